@@ -1,0 +1,210 @@
+"""SQL stores through SQLAlchemy Core: reflection, batched `IN` lookups, one transaction per erase."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from .base import (
+    REDACTED,
+    CollectionInfo,
+    Delete,
+    EraseOp,
+    FieldInfo,
+    ForeignKey,
+    Mask,
+    StoreError,
+    StoreUnavailable,
+    keyed_hash,
+)
+
+CHUNK = 1000  # key tuples per statement: one cached statement, well under every driver's limit
+
+
+def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType | None:
+    """Arrow type for a column, or None to let Arrow infer it from the values (numerics)."""
+    if isinstance(sql_type, sa.Boolean):
+        return pa.bool_()
+    if isinstance(sql_type, sa.Integer):
+        return pa.int64()
+    if isinstance(sql_type, sa.Float):
+        return pa.float64()
+    if isinstance(sql_type, sa.DateTime):
+        return pa.timestamp("us", tz="UTC") if getattr(sql_type, "timezone", False) else pa.timestamp("us")
+    if isinstance(sql_type, sa.Date):
+        return pa.date32()
+    if isinstance(sql_type, sa.String | sa.Enum):
+        return pa.string()
+    if isinstance(sql_type, sa.LargeBinary):
+        return pa.binary()
+    return None
+
+
+def _is_text(sql_type: sa.types.TypeEngine) -> bool:
+    return isinstance(sql_type, sa.String | sa.Enum)
+
+
+def _first_line(exc: BaseException) -> str:
+    """Driver messages may carry row values on later lines (PostgreSQL's DETAIL); keep the first."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:200]
+
+
+class SqlConnector:
+    """One SQL database (or schema) reached through a SQLAlchemy URL."""
+
+    def __init__(self, name: str, url: str, chunk: int = CHUNK):
+        self.name = name
+        self.chunk = chunk
+        # hide_parameters: a failed statement's text ends up in logs and Dagster's event log.
+        self.engine = sa.create_engine(url, hide_parameters=True, pool_pre_ping=True)
+        self._metadata = sa.MetaData()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _errors(self, what: str):
+        try:
+            yield
+        except StoreError:
+            raise
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise StoreUnavailable(f"store {self.name}: {what}: {_first_line(exc)}") from None
+        except sa_exc.NoSuchTableError as exc:
+            raise StoreError(f"store {self.name}: {what}: no table {exc}") from None
+        except sa_exc.SQLAlchemyError as exc:
+            raise StoreError(f"store {self.name}: {what}: {_first_line(exc)}") from None
+
+    def ping(self) -> None:
+        with self._errors("connect"), self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def table(self, collection: str) -> sa.Table:
+        if collection not in self._metadata.tables:
+            with self._errors(f"reflect {collection}"):
+                sa.Table(collection, self._metadata, autoload_with=self.engine)
+        return self._metadata.tables[collection]
+
+    def collections(self) -> list[CollectionInfo]:
+        with self._errors("reflect"):
+            self._metadata.reflect(bind=self.engine)
+        return [self._info(t) for t in self._metadata.sorted_tables]
+
+    def collection(self, name: str) -> CollectionInfo:
+        return self._info(self.table(name))
+
+    @staticmethod
+    def _info(table: sa.Table) -> CollectionInfo:
+        fields = tuple(
+            FieldInfo(c.name, str(c.type), bool(c.nullable), _is_text(c.type)) for c in table.columns
+        )
+        fks = tuple(
+            ForeignKey(
+                tuple(e.parent.name for e in fkc.elements),
+                fkc.referred_table.name,
+                tuple(e.column.name for e in fkc.elements),
+            )
+            for fkc in sorted(table.foreign_key_constraints, key=lambda f: [e.parent.name for e in f.elements])
+        )
+        return CollectionInfo(table.name, fields, tuple(c.name for c in table.primary_key.columns), fks)
+
+    def count(self, collection: str) -> int:
+        table = self.table(collection)
+        with self._errors(f"count {collection}"), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    def _condition(self, table: sa.Table, keys: pa.Table) -> Iterator[sa.ColumnElement[bool]]:
+        """`IN` over bounded chunks of key tuples, with bound (expanding) parameters."""
+        columns = [table.c[name] for name in keys.column_names]
+        for start in range(0, keys.num_rows, self.chunk):
+            part = keys.slice(start, self.chunk)
+            if len(columns) == 1:
+                yield columns[0].in_(part.column(0).to_pylist())
+            else:
+                tuples = list(zip(*(c.to_pylist() for c in part.columns), strict=True))
+                yield sa.tuple_(*columns).in_(tuples)
+
+    def _schema(self, table: sa.Table, rows: list[sa.Row]) -> pa.Schema:
+        fields = []
+        for i, col in enumerate(table.columns):
+            arrow = _arrow_type(col.type)
+            if arrow is None:
+                arrow = pa.array([r[i] for r in rows]).type if rows else pa.null()
+            fields.append(pa.field(col.name, arrow))
+        return pa.schema(fields)
+
+    def find(self, collection: str, keys: pa.Table) -> Iterator[pa.RecordBatch]:
+        """Every row whose key columns match one of the tuples in `keys`."""
+        table = self.table(collection)
+        with self._errors(f"find in {collection}"), self.engine.connect() as conn:
+            for condition in self._condition(table, keys):
+                rows = conn.execute(sa.select(table).where(condition)).fetchall()
+                if rows:
+                    yield _to_batch(self._schema(table, rows), rows)
+
+    def erase(self, ops: Sequence[EraseOp]) -> list[int]:
+        """Apply every operation in order, in one transaction: all of them or none."""
+        counts = []
+        with self._errors("erase"), self.engine.begin() as conn:
+            for op in ops:
+                table = self.table(op.collection)
+                if isinstance(op.action, Delete):
+                    deletes = (sa.delete(table).where(c) for c in self._condition(table, op.keys))
+                    counts.append(sum(conn.execute(stmt).rowcount for stmt in deletes))
+                else:
+                    counts.append(self._mask(conn, table, op.keys, op.action))
+        return counts
+
+    def _mask(self, conn: sa.Connection, table: sa.Table, keys: pa.Table, mask: Mask) -> int:
+        fixed = {
+            name: (REDACTED if method == "redact" and _is_text(table.c[name].type) else None)
+            for name, method in mask.fields.items()
+            if method != "hash" or not _is_text(table.c[name].type)
+        }
+        hashed = [n for n in mask.fields if n not in fixed]
+        changed = 0
+        for condition in self._condition(table, keys):
+            # Both updates touch the same rows; either count is the number of rows masked.
+            n_fixed = conn.execute(sa.update(table).where(condition).values(fixed)).rowcount if fixed else 0
+            n_hashed = self._mask_hashed(conn, table, condition, hashed, mask.hash_key) if hashed else 0
+            changed += max(n_fixed, n_hashed)
+        return changed
+
+    @staticmethod
+    def _mask_hashed(conn, table, condition, names: list[str], key: bytes) -> int:
+        pk = list(table.primary_key.columns) or [table.c[n] for n in names]
+        rows = conn.execute(sa.select(*pk, *(table.c[n] for n in names)).where(condition)).fetchall()
+        if not rows:
+            return 0
+        where = sa.and_(*(c == sa.bindparam(f"k_{i}") for i, c in enumerate(pk)))
+        stmt = sa.update(table).where(where).values({n: sa.bindparam(f"v_{n}") for n in names})
+        params = []
+        for row in rows:
+            p = {f"k_{i}": row[i] for i in range(len(pk))}
+            for j, name in enumerate(names):
+                old = row[len(pk) + j]
+                p[f"v_{name}"] = None if old is None else _fit(keyed_hash(key, old), table.c[name].type)
+            params.append(p)
+        conn.execute(stmt, params)
+        return len(rows)
+
+
+def _fit(value: str, sql_type: sa.types.TypeEngine) -> str:
+    length = getattr(sql_type, "length", None)
+    return value[:length] if length else value
+
+
+def _to_batch(schema: pa.Schema, rows: list[sa.Row]) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    for field, values in zip(schema, columns, strict=True):
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            values = [v.astimezone(dt.UTC) if v is not None and v.tzinfo else v for v in values]
+        arrays.append(pa.array(values, type=field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,0 +1,1 @@
+"""Data-subject requests and retention, orchestrated by Dagster."""

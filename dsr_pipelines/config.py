@@ -1,0 +1,181 @@
+"""`dsr.yaml`: where the request store, the datamap, the rules and the stores are.
+
+Found through `--config`, then `DSR_CONFIG`, then `./dsr.yaml`. Relative paths (and relative
+SQLite URLs) are resolved against the file's directory, so a project runs the same from
+anywhere. Store credentials come from environment variables named with `url_env`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .durations import Duration, parse_duration
+from .errors import ConfigError
+from .keys import Keys, load_keys
+
+CONFIG_ENV = "DSR_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="used as Dagster mapping key")
+    kind: Literal["sql"]
+    url: str | None = None
+    url_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> StoreConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        return self
+
+    def resolved_url(self, base: Path) -> str:
+        if self.url_env is not None:
+            url = os.environ.get(self.url_env)
+            if not url:
+                raise ConfigError(f"store {self.name}: environment variable {self.url_env} is not set")
+            return url
+        return resolve_sqlite(self.url, base)
+
+
+class GuardConfig(_Strict):
+    """Over-deletion guard: a subject matching more rows than this in one collection aborts."""
+
+    max_share: float = Field(0.05, gt=0, le=1, description="share of a collection one subject may match")
+    min_rows: int = Field(100, ge=0, description="a subject may always match this many rows")
+
+    def limit(self, total_rows: int) -> int:
+        return max(self.min_rows, int(self.max_share * total_rows))
+
+
+class TenantConfig(_Strict):
+    response_period: str | None = None
+
+
+class Settings(_Strict):
+    request_store: str = "sqlite:///.dsr/state.db"
+    request_store_env: str | None = None
+    datamap: str = "datamap.yaml"
+    retention_rules: str = "retention_rules.yaml"
+    export_dir: str = ".dsr/exports"
+    key_file: str | None = None
+    default_phone_region: str | None = None
+    response_period: str = "P1M"
+    tenants: dict[str, TenantConfig] = {}
+    guard: GuardConfig = GuardConfig()
+    stores: list[StoreConfig] = []
+
+    @field_validator("stores")
+    @classmethod
+    def _unique_names(cls, stores: list[StoreConfig]) -> list[StoreConfig]:
+        names = [s.name for s in stores]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"store names must be unique: {', '.join(dupes)}")
+        return stores
+
+
+class Config:
+    """Settings plus the directory they are relative to."""
+
+    def __init__(self, settings: Settings, base: Path):
+        self.settings = settings
+        self.base = base
+        for where, text in [("response_period", settings.response_period)] + [
+            (f"tenants.{t}.response_period", c.response_period)
+            for t, c in settings.tenants.items()
+            if c.response_period
+        ]:
+            parse_duration(text, where)
+
+    def path(self, value: str) -> Path:
+        p = Path(value)
+        return p if p.is_absolute() else self.base / p
+
+    @property
+    def request_store_url(self) -> str:
+        if self.settings.request_store_env:
+            url = os.environ.get(self.settings.request_store_env)
+            if not url:
+                raise ConfigError(f"request_store_env: {self.settings.request_store_env} is not set")
+            return url
+        return resolve_sqlite(self.settings.request_store, self.base)
+
+    @property
+    def datamap_path(self) -> Path:
+        return self.path(self.settings.datamap)
+
+    @property
+    def export_dir(self) -> Path:
+        return self.path(self.settings.export_dir)
+
+    def store(self, name: str) -> StoreConfig:
+        for store in self.settings.stores:
+            if store.name == name:
+                return store
+        known = ", ".join(s.name for s in self.settings.stores) or "none configured"
+        raise ConfigError(f"unknown store {name!r} (known: {known})")
+
+    def store_url(self, name: str) -> str:
+        return self.store(name).resolved_url(self.base)
+
+    def response_period(self, tenant: str) -> Duration:
+        tenant_cfg = self.settings.tenants.get(tenant)
+        text = (tenant_cfg and tenant_cfg.response_period) or self.settings.response_period
+        return parse_duration(text, "response_period")
+
+    def keys(self) -> Keys:
+        key_file = self.path(self.settings.key_file) if self.settings.key_file else None
+        return load_keys(key_file)
+
+
+def resolve_sqlite(url: str, base: Path) -> str:
+    """Make `sqlite:///relative.db` relative to `base`, and create its directory."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite://" or url.startswith(prefix + "/"):
+        return url
+    rest = url[len(prefix) :]
+    if rest.startswith(":memory:"):
+        return url
+    path = base / rest.split("?", 1)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    query = "?" + rest.split("?", 1)[1] if "?" in rest else ""
+    return f"{prefix}{path.resolve()}{query}"
+
+
+def find_config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    else:
+        path = Path("dsr.yaml")
+    if not path.is_file():
+        raise ConfigError(f"no configuration at {path} (use --config, {CONFIG_ENV} or ./dsr.yaml)")
+    return path
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    path = find_config_path(explicit)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    return config_from_dict(raw, path.resolve().parent, str(path))
+
+
+def config_from_dict(raw: dict, base: Path, source: str = "dsr.yaml") -> Config:
+    try:
+        return Config(Settings.model_validate(raw), base)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{source}: {where}: {first['msg']}") from None

@@ -1,0 +1,149 @@
+"""Plan and apply erasure in one store, then probe that nothing erasable is left.
+
+Each collection's action comes from the datamap. Deletion goes children first; a row that
+other rows still reference (retained orders, another customer's referral) is masked instead,
+so no retained row is orphaned and no foreign key breaks. Rows already masked are left alone,
+so a re-run after a crash changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors import Connector, Delete, EraseOp, Mask, is_masked
+
+from .datamap import CollectionSpec, StoreMap, children_first
+from .lookup import REQUEST, _row_key, _with_join_keys, counts_per_request, lookup, unique_rows
+from .request_store import CollectionResult
+
+
+@dataclass(frozen=True)
+class CollectionPlan:
+    collection: str
+    found: pa.Table
+    delete: pa.Table | None  # tagged rows to delete
+    mask: pa.Table | None  # tagged rows to mask
+    mask_fields: dict[str, str]
+    retained: pa.Table | None
+    reason: str | None
+
+
+def _subset(table: pa.Table, selector: pa.Array) -> pa.Table | None:
+    out = table.filter(selector)
+    return out if out.num_rows else None
+
+
+def _is_in(table: pa.Table, cols: Sequence[str], other: pa.Table) -> pa.Array:
+    """Per row of `table`: is its tuple of `cols` among `other`'s tuples (same column names)?"""
+    left = _with_join_keys(table.select(list(cols)), cols)
+    right = unique_rows(_with_join_keys(other.select(list(cols)), cols).drop_columns(list(cols)))
+    marker = right.append_column("_hit", pa.array([True] * right.num_rows))
+    keys = [f"_k{i}" for i in range(len(cols))]
+    left = left.append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
+    joined = left.join(marker, keys=keys, join_type="left outer", use_threads=False).sort_by("_pos")
+    return joined["_hit"].fill_null(False).combine_chunks()
+
+
+def _unmasked(spec: CollectionSpec, rows: pa.Table) -> pa.Array:
+    fields = [f for f in spec.personal_fields() if f in rows.column_names]
+    if not fields:
+        return pa.array([False] * rows.num_rows)
+    masked = is_masked(rows[fields[0]])
+    for name in fields[1:]:
+        masked = pc.and_(masked, is_masked(rows[name]))
+    return pc.invert(masked)
+
+
+def _incoming(store: StoreMap, connector: Connector, collection: str) -> list[tuple[str, list[str], list[str]]]:
+    """(referencing collection, its fields, referenced fields): the datamap's and the live schema's."""
+    refs = {
+        (child, tuple(r.fields), tuple(r.to_fields))
+        for child, spec in store.collections.items()
+        for r in spec.references
+        if r.to == collection
+    }
+    for info in connector.collections():
+        for fk in info.foreign_keys:
+            if fk.to_collection == collection:
+                refs.add((info.name, fk.fields, fk.to_fields))
+    return [(c, list(f), list(t)) for c, f, t in sorted(refs)]
+
+
+def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> list[CollectionPlan]:
+    """What erasure would do, children first, without changing anything."""
+    plans: list[CollectionPlan] = []
+    deleting: dict[str, pa.Table] = {}
+    for name in children_first(store):
+        rows = found.get(name)
+        if rows is None or rows.num_rows == 0:
+            continue
+        spec = store.collections[name]
+        if spec.erase == "retain":
+            plans.append(CollectionPlan(name, rows, None, None, {}, rows, spec.legal_basis))
+            continue
+        if spec.erase == "mask":
+            plans.append(CollectionPlan(name, rows, None, _subset(rows, _unmasked(spec, rows)),
+                                        spec.personal_fields(), None, None))
+            continue
+        blocked = pa.array([False] * rows.num_rows)
+        for child, fields, to_fields in _incoming(store, connector, name):
+            keys = pa.table([rows[f] for f in to_fields] + [rows[REQUEST]], names=[*fields, REQUEST])
+            referencing = lookup(connector, child, keys)
+            if referencing is None:
+                continue
+            if child in deleting:  # referencing rows that go first do not hold this row back
+                gone = _is_in(referencing, _row_key(store.collections[child], referencing), deleting[child])
+                referencing = referencing.filter(pc.invert(gone))
+            elif child == name:
+                referencing = referencing.filter(pc.invert(_is_in(referencing, _row_key(spec, rows), rows)))
+            if referencing.num_rows:
+                renamed = referencing.select(fields).rename_columns(to_fields)
+                blocked = pc.or_(blocked, _is_in(rows, to_fields, renamed))
+        to_delete = _subset(rows, pc.invert(blocked))
+        kept = rows.filter(blocked)
+        to_mask = _subset(kept, _unmasked(spec, kept)) if spec.personal_fields() else None
+        if to_delete is not None:
+            deleting[name] = to_delete
+        reason = "still referenced by rows that are kept: masked instead of deleted" if kept.num_rows else None
+        plans.append(CollectionPlan(name, rows, to_delete, to_mask, spec.personal_fields(),
+                                    kept if not spec.personal_fields() and kept.num_rows else None, reason))
+    return plans
+
+
+def operations(store: StoreMap, plans: Sequence[CollectionPlan], hash_key: bytes) -> list[EraseOp]:
+    ops = []
+    for p in plans:
+        key = _row_key(store.collections[p.collection], p.found)
+        if p.delete is not None:
+            ops.append(EraseOp(p.collection, unique_rows(p.delete.select(key)), Delete()))
+        if p.mask is not None and p.mask_fields:
+            ops.append(EraseOp(p.collection, unique_rows(p.mask.select(key)), Mask(p.mask_fields, hash_key)))
+    return ops
+
+
+def results(store_name: str, plans: Sequence[CollectionPlan], request_ids: Sequence[int]) -> dict[int, list[CollectionResult]]:
+    """Per-request counts of a plan (what was, or would be, deleted, masked and retained)."""
+    out: dict[int, list[CollectionResult]] = {r: [] for r in request_ids}
+    for p in plans:
+        found, deleted, masked, retained = (counts_per_request(t) for t in (p.found, p.delete, p.mask, p.retained))
+        for request_id in found:
+            if request_id in out:
+                out[request_id].append(CollectionResult(
+                    store_name, p.collection, found=found[request_id], deleted=deleted.get(request_id, 0),
+                    masked=masked.get(request_id, 0), retained=retained.get(request_id, 0), reason=p.reason,
+                ))
+    return out
+
+
+def residual(plans: Sequence[CollectionPlan]) -> dict[tuple[int, str], int]:
+    """What a fresh plan would still change: after a successful erasure, nothing."""
+    out: dict[tuple[int, str], int] = {}
+    for p in plans:
+        for table in (p.delete, p.mask):
+            for request_id, n in counts_per_request(table).items():
+                out[(request_id, p.collection)] = out.get((request_id, p.collection), 0) + n
+    return out

@@ -1,0 +1,25 @@
+"""Errors a user can act on. Messages never carry identity values or row contents."""
+
+
+class DsrError(Exception):
+    """A problem with the user's input or configuration; the CLI prints it and exits 2."""
+
+
+class ConfigError(DsrError):
+    pass
+
+
+class IdentityError(DsrError):
+    pass
+
+
+class DatamapError(DsrError):
+    pass
+
+
+class RequestStateError(DsrError):
+    pass
+
+
+class UnknownRequest(DsrError):
+    pass
