@@ -28,6 +28,7 @@ class StoreSummary:
     """What one store did for a batch: counts per request, never rows or identities."""
 
     store: str
+    request_ids: tuple[int, ...] = ()
     results: dict[int, tuple[CollectionResult, ...]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     files: dict[int, tuple[ExportFile, ...]] = field(default_factory=dict)
@@ -54,6 +55,7 @@ def inspect(
         results = _found_results(store_name, found, ids)
     return StoreSummary(
         store_name,
+        tuple(ids),
         {r: tuple(v) for r, v in results.items()},
         guard_violations(store_name, found, connector, guard),
     )
@@ -75,7 +77,7 @@ def export(
     exported = {
         r: tuple(replace(c, exported=c.found) for c in results[r]) for r in ids
     }
-    return StoreSummary(store_name, exported, {}, {r: tuple(f) for r, f in files.items()})
+    return StoreSummary(store_name, tuple(ids), exported, {}, {r: tuple(f) for r, f in files.items()})
 
 
 def erase(
@@ -94,4 +96,19 @@ def erase(
     for (request_id, collection), n in left.items():
         if not any(c.collection == collection for c in probed[request_id]):
             probed[request_id] += (CollectionResult(store_name, collection, residual=n),)
-    return StoreSummary(store_name, probed)
+    return StoreSummary(store_name, tuple(ids), probed)
+
+
+def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSummary]) -> StoreSummary:
+    """One summary for a store from the parts done per request type."""
+    out = StoreSummary(store_name, request_ids)
+    for part in parts:
+        out.results.update(part.results)
+        out.failed.update(part.failed)
+        out.files.update(part.files)
+    return out
+
+
+def totals(summary: StoreSummary) -> dict[str, int]:
+    keys = ("found", "exported", "deleted", "masked", "retained", "residual")
+    return {k: sum(getattr(c, k) for rs in summary.results.values() for c in rs) for k in keys}

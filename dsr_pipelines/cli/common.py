@@ -1,0 +1,56 @@
+"""What every command shares: the loaded config, the actor, the consoles, the error edge."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import typer
+from rich.console import Console
+
+from connectors import StoreError
+
+from ..config import Config, find_config_path, load_config
+from ..errors import DsrError
+
+out = Console(highlight=False)  # results only
+err = Console(stderr=True, highlight=False)  # progress, messages, errors
+
+EXIT_PROBLEM = 1  # ran, and found a problem (broken ledger, request not completed)
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class CliState:
+    config_option: str | None = None
+    actor: str = ""
+
+    def config(self) -> Config:
+        return load_config(self.config_option)
+
+    def config_path(self) -> str:
+        return str(find_config_path(self.config_option).resolve())
+
+
+state = CliState()
+
+
+def default_actor() -> str:
+    return os.environ.get("DSR_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def user_errors():
+    """Turn a user's mistake into one red line and exit 2, with no traceback."""
+    try:
+        yield
+    except (DsrError, StoreError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def print_json(data) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))

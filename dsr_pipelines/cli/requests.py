@@ -1,0 +1,200 @@
+"""Top-level request verbs: submit, verify, reject, extend, run, status, list, export."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import closing
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import api
+from ..durations import parse_duration
+from ..request_store import REQUEST_TYPES
+from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
+
+
+def submit(
+    tenant: str = typer.Option(..., "--tenant", help="the controller the request belongs to"),
+    type_: str = typer.Option(..., "--type", help=f"one of: {', '.join(REQUEST_TYPES)}"),
+    identity: list[str] = typer.Option(..., "--identity", help="KIND=VALUE, e.g. email=ann@example.com; repeatable"),
+    verified: bool = typer.Option(False, "--verified", help="the controller has already verified the identity"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a new request; prints its id alone on stdout."""
+    with user_errors():
+        config = state.config()
+        request_id = api.submit(config, tenant, type_, identity, state.actor, verified)
+        if json_out:
+            with closing(api.open_requests(config)) as rs:
+                record = rs.get(request_id)
+            print_json({"id": request_id, "state": record.state, "tenant": tenant, "type": type_,
+                        "due_at": record.due_at.isoformat()})
+        else:
+            typer.echo(request_id)
+
+
+def verify(request_id: int = typer.Argument(...)) -> None:
+    """Mark a received request's identity as verified; only verified requests run."""
+    with user_errors(), closing(api.open_requests(state.config())) as rs:
+        rs.verify(request_id, state.actor)
+    err.print(f"request {request_id} verified")
+
+
+def reject(request_id: int = typer.Argument(...), reason: str = typer.Option(..., "--reason")) -> None:
+    """Refuse a request (identity not verifiable, manifestly unfounded, ...)."""
+    with user_errors(), closing(api.open_requests(state.config())) as rs:
+        rs.reject(request_id, state.actor, reason)
+    err.print(f"request {request_id} rejected")
+
+
+def extend(
+    request_id: int = typer.Argument(...),
+    by: str = typer.Option("P2M", "--by", help="ISO-8601 duration added to the due date"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Extend a request's due date, with a reason (recorded in the ledger)."""
+    with user_errors(), closing(api.open_requests(state.config())) as rs:
+        due = rs.extend(request_id, parse_duration(by, "--by"), reason, state.actor)
+    out.print(f"request {request_id} now due {due:%Y-%m-%d}")
+
+
+def run(
+    request_ids: list[int] = typer.Argument(None, help="request ids to run"),
+    pending: bool = typer.Option(False, "--pending", help="run every verified request"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="report what would be found and changed; change nothing"),
+    verbose: bool = typer.Option(False, "--verbose", help="show Dagster's event log"),
+) -> None:
+    """Execute requests through the Dagster job in process. Exit 0 only when all completed."""
+    with user_errors():
+        config = state.config()
+        if bool(request_ids) == pending:
+            raise api.DsrError("give request ids or --pending (not both)")
+        with closing(api.open_requests(config)) as rs:
+            ids = api.runnable_ids(rs, request_ids or [], pending)
+        if not ids:
+            err.print("nothing to run")
+            return
+        if dry_run:
+            _render_dry_run(api.dry_run(config, ids, state.actor))
+            return
+        outcome = _run_with_progress(config, ids, verbose)
+    table = Table("request", "state", title=f"dagster run {outcome.run_id}")
+    for request_id, request_state in outcome.states.items():
+        table.add_row(str(request_id), request_state)
+    err.print(table)
+    if not outcome.all_completed:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+def _run_with_progress(config, ids: list[int], verbose: bool):
+    """Run, while a thread counts the stores each request has finished."""
+    stores = len(config.settings.stores)
+    done = threading.Event()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task(f"running {len(ids)} request(s)", total=len(ids) * max(stores, 1))
+
+        def watch() -> None:
+            with closing(api.open_requests(config)) as rs:
+                while not done.wait(0.3):
+                    finished = sum(len(rs.store_status(r)) for r in ids)
+                    progress.update(task, completed=finished,
+                                    description=f"running {len(ids)} request(s): {finished} store results")
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            return api.run(config, state.config_path(), ids, state.actor,
+                           log_level="INFO" if verbose else "WARNING")
+        finally:
+            done.set()
+            watcher.join()
+
+
+def _render_dry_run(plan: dict[int, list]) -> None:
+    table = Table("request", "store", "collection", "found", "would delete", "would mask", "retained", "note",
+                  title="dry run: nothing was changed")
+    for request_id, rows in plan.items():
+        for row in rows:
+            if isinstance(row, str):
+                table.add_row(str(request_id), "", "", "", "", "", "", f"[red]{row}[/red]")
+            else:
+                table.add_row(str(request_id), row.store, row.collection, str(row.found), str(row.deleted),
+                              str(row.masked), str(row.retained), row.reason or "")
+    out.print(table)
+
+
+def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json")) -> None:
+    """State, dates and per-store/collection counts of one request."""
+    with user_errors(), closing(api.open_requests(state.config())) as rs:
+        record = rs.get(request_id)
+        results = rs.results(request_id)
+        stores = rs.store_status(request_id)
+        history = rs.transitions(request_id)
+    data = {
+        "id": record.id, "state": record.state, "type": record.type, "tenant": record.tenant,
+        "received_at": record.received_at.isoformat(), "due_at": record.due_at.isoformat(),
+        "identities_held": record.identities_held, "subject_refs": list(record.subject_refs),
+        "error": record.error, "probe": record.probe, "stores": stores,
+        "results": [vars(r) for r in results],
+        "history": [{"at": h["at"].isoformat(), "actor": h["actor"], "from": h["from_state"], "to": h["to_state"],
+                     "note": h["note"]} for h in history],
+    }
+    if json_out:
+        print_json(data)
+        return
+    out.print(f"request {record.id}: [bold]{record.state}[/bold] {record.type} for tenant {record.tenant}")
+    out.print(f"received {record.received_at:%Y-%m-%d %H:%M} UTC, due {record.due_at:%Y-%m-%d}")
+    if record.error:
+        out.print(f"note: {record.error}")
+    if record.probe is not None:
+        verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
+        out.print(f"verification probe: {verdict}")
+    if results:
+        table = Table("store", "collection", "found", "exported", "deleted", "masked", "retained", "residual", "why")
+        for r in results:
+            table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in
+                          ("found", "exported", "deleted", "masked", "retained", "residual")), r.reason or "")
+        out.print(table)
+    for h in data["history"]:
+        out.print(f"  {h['at']}  {h['actor']}: {h['from'] or '-'} -> {h['to']}" + (f" ({h['note']})" if h["note"] else ""))
+
+
+def list_requests(
+    state_filter: str = typer.Option(None, "--state"), tenant: str = typer.Option(None, "--tenant"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List requests, optionally by state or tenant."""
+    with user_errors(), closing(api.open_requests(state.config())) as rs:
+        records = rs.list(state_filter, tenant)
+    rows = [{"id": r.id, "state": r.state, "type": r.type, "tenant": r.tenant, "due_at": r.due_at.isoformat()}
+            for r in records]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "state", "type", "tenant", "due")
+    for r in rows:
+        table.add_row(str(r["id"]), r["state"], r["type"], r["tenant"], r["due_at"][:10])
+    out.print(table)
+
+
+def export(request_id: int = typer.Argument(...), out_dir: Path = typer.Option(..., "--out")) -> None:
+    """Write the access package (JSON + Parquet per collection, manifest.json) to DIR."""
+    with user_errors():
+        manifest = api.export_package(state.config(), request_id, out_dir)
+    records = sum(f["records"] for f in manifest["files"] if f["format"] == "json")
+    out.print(f"wrote {len(manifest['files'])} files ({records} records) and manifest.json to {out_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("verify")(verify)
+    app.command("reject")(reject)
+    app.command("extend")(extend)
+    app.command("run")(run)
+    app.command("status")(status)
+    app.command("list")(list_requests)
+    app.command("export")(export)

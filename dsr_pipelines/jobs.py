@@ -1,0 +1,19 @@
+"""The DSR job: start, inspect every store, stop what the guard refuses, apply, finish."""
+
+import dagster as dg
+
+from .ops import apply_store, decide_requests, finish_requests, inspect_store, start_requests
+
+
+@dg.job(
+    description="Carry out verified data-subject requests (access, erasure) across every store in the datamap. "
+    "Run config holds request ids only.",
+    op_retry_policy=dg.RetryPolicy(max_retries=1),
+)
+def dsr_job():
+    inspections = start_requests().map(inspect_store).collect()
+    finish_requests(decide_requests(inspections).map(apply_store).collect())
+
+
+def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
+    return dg.RunConfig(ops={"start_requests": {"config": {"request_ids": request_ids, "actor": actor}}})

@@ -1,0 +1,162 @@
+"""Ops of the DSR job. Request ids go in, counts come out; identities and rows stay inside."""
+
+
+import json
+from dataclasses import asdict, dataclass
+
+import dagster as dg
+from pydantic import Field
+
+from connectors import StoreError
+
+from . import processing
+from .export import ExportFile, write_manifest
+from .processing import StoreSummary
+from .request_store import RUNNABLE
+from .resources import RequestStoreResource, StoresResource
+
+STORE_RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+class DsrRunConfig(dg.Config):
+    request_ids: list[int] = Field(description="DSR request ids; identities stay in the request store")
+    actor: str = Field("dagster", description="who launched the run, recorded in the audit trail")
+
+
+@dataclass(frozen=True)
+class StoreTask:
+    store: str
+    request_ids: tuple[int, ...]
+    actor: str
+
+
+@dg.op(out=dg.DynamicOut(StoreTask))
+def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, requests: RequestStoreResource,
+                   stores: StoresResource):
+    """Mark the requests running, check every store answers, and fan out one task per store."""
+    rs = requests.store
+    runnable = [r.id for r in rs.get_many(config.request_ids) if r.state in RUNNABLE]
+    skipped = sorted(set(config.request_ids) - set(runnable))
+    if skipped:
+        context.log.warning(f"not runnable (not verified, or already finished): {skipped}")
+    rs.start(runnable, config.actor)
+    down = stores.unreachable()
+    if down:
+        note = "; ".join(down[s] for s in sorted(down)) + "; nothing was changed, run again to resume"
+        for request_id in runnable:
+            rs.finish(request_id, "failed", config.actor, note, None)
+        context.log.error(f"stores unreachable: {sorted(down)}; {len(runnable)} requests failed")
+        return
+    done = rs.done_stores(runnable) if runnable else set()
+    for name in stores.names():
+        pending = tuple(r for r in runnable if (r, name) not in done)
+        yield dg.DynamicOutput(StoreTask(name, pending, config.actor), mapping_key=name)
+
+
+def _by_type(requests: RequestStoreResource, ids: tuple[int, ...]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    if not ids:
+        return out
+    records = {r.id: r for r in requests.store.get_many(ids)}
+    for subject in requests.store.subjects(ids):
+        out.setdefault(records[subject.request_id].type, []).append(subject)
+    return out
+
+
+@dg.op(retry_policy=STORE_RETRY)
+def inspect_store(context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource,
+                  stores: StoresResource) -> StoreSummary:
+    """Find the subjects and plan, changing nothing: the over-deletion guard looks at this."""
+    summaries = []
+    try:
+        for type_, subjects in _by_type(requests, task.request_ids).items():
+            summaries.append(processing.inspect(
+                task.store, stores.datamap.stores[task.store], stores.connector(task.store), subjects,
+                type_, requests.config.settings.guard,
+            ))
+    except StoreError as exc:
+        return StoreSummary(task.store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
+    summary = processing.merge(task.store, task.request_ids, summaries)
+    context.log.info(f"{task.store}: inspected {len(task.request_ids)} requests, guard stopped {len(summary.failed)}")
+    return summary
+
+
+@dg.op(out=dg.DynamicOut(StoreTask))
+def decide_requests(context: dg.OpExecutionContext, inspections: list[StoreSummary],
+                    requests: RequestStoreResource):
+    """Fail every request the guard or an unreachable store stopped, before any store changes."""
+    failed: dict[int, str] = {}
+    for summary in sorted(inspections, key=lambda s: s.store):
+        for request_id, reason in summary.failed.items():
+            failed.setdefault(request_id, reason)
+    actor = "dagster"
+    for request_id, reason in sorted(failed.items()):
+        requests.store.finish(request_id, "failed", actor, reason, None)
+    context.log.info(f"{len(failed)} requests stopped before any change")
+    for summary in inspections:
+        keep = tuple(r for r in summary.request_ids if r not in failed)
+        yield dg.DynamicOutput(StoreTask(summary.store, keep, actor), mapping_key=summary.store)
+
+
+@dg.op(retry_policy=STORE_RETRY)
+def apply_store(context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource,
+                stores: StoresResource) -> StoreSummary:
+    """Export or erase in one store and record the outcome per request at once (so a re-run resumes)."""
+    rs, cfg = requests.store, requests.config
+    store_map, connector = stores.datamap.stores[task.store], stores.connector(task.store)
+    summaries = []
+    try:
+        for type_, subjects in _by_type(requests, task.request_ids).items():
+            if type_ == "erasure":
+                summaries.append(processing.erase(task.store, store_map, connector, subjects, rs.keys))
+            else:
+                summaries.append(processing.export(task.store, store_map, connector, subjects, rs.keys,
+                                                   cfg.export_dir))
+    except StoreError as exc:
+        for request_id in task.request_ids:
+            rs.record_store(request_id, task.store, "failed", [], task.actor, str(exc))
+        context.log.error(f"{task.store}: failed for {len(task.request_ids)} requests")
+        return StoreSummary(task.store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
+    summary = processing.merge(task.store, task.request_ids, summaries)
+    for request_id in task.request_ids:
+        files = summary.files.get(request_id, ())
+        if files:
+            sidecar = cfg.export_dir / str(request_id) / f"{task.store}.files.json"
+            sidecar.write_text(json.dumps([asdict(f) for f in files]))
+        rs.record_store(request_id, task.store, "done", summary.results.get(request_id, ()), task.actor)
+    totals = processing.totals(summary)
+    context.log.info(f"{task.store}: " + " ".join(f"{k}={v}" for k, v in totals.items()))
+    return summary
+
+
+@dg.op
+def finish_requests(context: dg.OpExecutionContext, summaries: list[StoreSummary], requests: RequestStoreResource,
+                    stores: StoresResource) -> dict[str, int]:
+    """Decide each request's final state from what every store recorded, and seal access packages."""
+    rs, cfg = requests.store, requests.config
+    ids = sorted({r for s in summaries for r in s.request_ids})
+    outcome: dict[str, int] = {}
+    for record in rs.get_many(ids):
+        if record.state != "running":
+            continue
+        status = rs.store_status(record.id)
+        failed = {s: v["error"] for s, v in status.items() if v["status"] != "done"}
+        missing = [s for s in stores.names() if s not in status]
+        residual = sum(r.residual for r in rs.results(record.id))
+        probe = {"residual": residual, "stores": sorted(status)} if record.type == "erasure" else None
+        if failed or missing:
+            note = "; ".join(f"{e}" for e in failed.values()) or f"stores not processed: {missing}"
+            state = "failed"
+            note += "; run again to resume"
+        elif residual:
+            state, note = "partially_completed", f"verification probe found {residual} rows still holding the subject"
+        else:
+            state, note = "completed", None
+            if record.type == "access":
+                folder = cfg.export_dir / str(record.id)
+                files = [ExportFile(**f) for p in sorted(folder.glob("*.files.json")) for f in json.loads(p.read_text())]
+                write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock())
+        rs.finish(record.id, state, "dagster", note, probe)
+        outcome[state] = outcome.get(state, 0) + 1
+    context.log.info(f"finished: {outcome}")
+    return outcome

@@ -1,0 +1,89 @@
+"""Dagster resources: the request store and the stores, both built from one `dsr.yaml`."""
+
+
+import os
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from connectors import Connector, StoreError, open_store
+
+from .config import Config, load_config
+from .datamap import Datamap, load_datamap
+from .errors import DsrError
+from .request_store import RequestStore
+
+
+class RequestStoreResource(dg.ConfigurableResource):
+    """Requests, their identities (encrypted) and the audit ledger."""
+
+    config_path: str = Field(description="path to dsr.yaml")
+    _config: Config = PrivateAttr()
+    _store: RequestStore = PrivateAttr()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._config = load_config(self.config_path)
+        self._store = RequestStore(self._config.request_store_url, self._config.keys())
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._store.close()
+
+    @property
+    def store(self) -> RequestStore:
+        return self._store
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+
+class StoresResource(dg.ConfigurableResource):
+    """Connectors for the stores in `dsr.yaml`, and the datamap that says what they hold."""
+
+    config_path: str = Field(description="path to dsr.yaml")
+    _config: Config = PrivateAttr()
+    _datamap: Datamap = PrivateAttr()
+    _open: dict[str, Connector] = PrivateAttr(default_factory=dict)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._config = load_config(self.config_path)
+        self._datamap = load_datamap(self._config.datamap_path)
+        self._open = {}
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for connector in self._open.values():
+            connector.close()
+
+    @property
+    def datamap(self) -> Datamap:
+        return self._datamap
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    def names(self) -> list[str]:
+        return sorted(self._datamap.stores)
+
+    def connector(self, name: str) -> Connector:
+        if name not in self._open:
+            store = self._config.store(name)
+            self._open[name] = open_store(name, store.kind, store.resolved_url(self._config.base))
+        return self._open[name]
+
+    def unreachable(self) -> dict[str, str]:
+        """Stores that do not answer now, with the reason: checked before anything changes."""
+        down = {}
+        for name in self.names():
+            try:
+                self.connector(name).ping()
+            except (StoreError, DsrError) as exc:
+                down[name] = str(exc)
+            except Exception as exc:  # a malformed URL or a missing driver stops the store like a dead host
+                down[name] = f"store {name}: {exc.__class__.__name__}"
+        return down
+
+
+def resources_for(config_path: str | None = None) -> dict[str, dg.ConfigurableResource]:
+    path = config_path or os.environ.get("DSR_CONFIG", "dsr.yaml")
+    return {"requests": RequestStoreResource(config_path=path), "stores": StoresResource(config_path=path)}
