@@ -66,6 +66,7 @@ def run(
     pending: bool = typer.Option(False, "--pending", help="run every verified request"),
     dry_run: bool = typer.Option(False, "--dry-run", help="report what would be found and changed; change nothing"),
     verbose: bool = typer.Option(False, "--verbose", help="show Dagster's event log"),
+    json_out: bool = typer.Option(False, "--json", help="print the outcome (or the dry run) as JSON"),
 ) -> None:
     """Execute requests through the Dagster job in process. Exit 0 only when all completed."""
     with user_errors():
@@ -78,9 +79,16 @@ def run(
             err.print("nothing to run")
             return
         if dry_run:
-            _render_dry_run(api.dry_run(config, ids, state.actor))
+            plan = api.dry_run(config, ids, state.actor)
+            if json_out:
+                print_json({"dry_run": True, "requests": {
+                    str(r): [row if isinstance(row, str) else vars(row) for row in rows] for r, rows in plan.items()}})
+            else:
+                _render_dry_run(plan)
             return
         outcome = _run_with_progress(config, ids, verbose)
+    if json_out:
+        print_json({"run_id": outcome.run_id, "states": {str(k): v for k, v in outcome.states.items()}})
     table = Table("request", "state", title=f"dagster run {outcome.run_id}")
     for request_id, request_state in outcome.states.items():
         table.add_row(str(request_id), request_state)

@@ -1,0 +1,165 @@
+"""Fixtures: a clean database per test on SQLite, PostgreSQL and MariaDB, and a dsr project around it.
+
+PostgreSQL and MariaDB are the machine's services (127.0.0.1). Locally a missing service skips
+its tests; under CI=true it fails them, so a green CI run means every backend was exercised.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from typer.testing import CliRunner
+
+from dsr_pipelines import shop
+from dsr_pipelines.cli import app
+from dsr_pipelines.config import load_config
+from dsr_pipelines.request_store import RequestStore
+
+IN_CI = os.environ.get("CI") == "true"
+PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIA_ADMIN = os.environ.get("DSR_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+BACKENDS = ["sqlite", "postgresql", "mariadb"]
+
+
+def _unavailable(what: str, exc: Exception):
+    message = f"{what} is not reachable ({exc.__class__.__name__})"
+    if IN_CI:
+        pytest.fail(message + "; under CI=true every backend must run")
+    pytest.skip(message)
+
+
+def _admin_engine(url: str, what: str) -> sa.Engine:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        _unavailable(what, exc)
+    return engine
+
+
+def fresh_database(backend: str, tmp_path: Path):
+    """A generator yielding the URL of an empty schema or database, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / (name + '.db')}"
+    elif backend == "postgresql":
+        admin = _admin_engine(PG_ADMIN, "PostgreSQL")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        try:
+            yield f"{PG_ADMIN}?options=-csearch_path%3D{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+            admin.dispose()
+    else:
+        admin = _admin_engine(MARIA_ADMIN, "MariaDB")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE `{name}`"))
+        try:
+            yield MARIA_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE `{name}`"))
+            admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    yield from fresh_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    yield from fresh_database("sqlite", tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def master_key(monkeypatch):
+    key = base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("DSR_MASTER_KEY", key)
+    monkeypatch.delenv("DSR_CONFIG", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return key
+
+
+@dataclass
+class Project:
+    """A dsr project in a temporary folder: config, datamap, a shop store and a CLI to drive it."""
+
+    root: Path
+    shop_url: str
+    people: list[shop.Person]
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "dsr.yaml"
+
+    def write_config(self, **overrides) -> None:
+        settings = {
+            "request_store": "sqlite:///state.db",
+            "datamap": "datamap.yaml",
+            "export_dir": "exports",
+            "guard": {"max_share": 0.5, "min_rows": 10},
+            "stores": [{"name": "shop", "kind": "sql", "url": self.shop_url}],
+        }
+        settings.update(overrides)
+        self.config_path.write_text(yaml.safe_dump(settings))
+
+    def write_datamap(self, stores: dict) -> None:
+        (self.root / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": stores}))
+
+    def cli(self, *args: str, expect: int | None = 0):
+        result = CliRunner().invoke(app, ["--config", str(self.config_path), "--actor", "tester", *args])
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr, result.exception)
+        return result
+
+    def submit(self, person: shop.Person, type_: str = "erasure", *extra: str, tenant: str | None = None) -> int:
+        result = self.cli("submit", "--tenant", tenant or person.tenant, "--type", type_,
+                          "--identity", f"email={person.email}", "--verified", *extra)
+        return int(result.stdout.strip())
+
+    def requests(self) -> RequestStore:
+        config = load_config(self.config_path)
+        return RequestStore(config.request_store_url, config.keys())
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.shop_url)
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """Every row of every shop table, sorted: to prove what changed and what did not."""
+        engine = self.engine()
+        with engine.connect() as conn:
+            out = {t.name: sorted(tuple(r) for r in conn.execute(sa.select(t))) for t in shop.metadata.sorted_tables}
+        engine.dispose()
+        return out
+
+
+def make_project(root: Path, shop_url: str, n: int = 20) -> Project:
+    persons = shop.people(n, tenants=("acme", "globex"))
+    engine = sa.create_engine(shop_url)
+    shop.create(engine, persons)
+    engine.dispose()
+    project = Project(root, shop_url, persons)
+    project.write_config()
+    project.write_datamap({"shop": shop.DATAMAP})
+    return project
+
+
+@pytest.fixture
+def project(tmp_path, db_url) -> Project:
+    return make_project(tmp_path, db_url)
+
+
+@pytest.fixture
+def sqlite_project(tmp_path, sqlite_url) -> Project:
+    return make_project(tmp_path, sqlite_url)
