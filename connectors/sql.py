@@ -110,7 +110,9 @@ class SqlConnector:
                 fkc.referred_table.name,
                 tuple(e.column.name for e in fkc.elements),
             )
-            for fkc in sorted(table.foreign_key_constraints, key=lambda f: [e.parent.name for e in f.elements])
+            for fkc in sorted(
+                table.foreign_key_constraints, key=lambda f: [e.parent.name for e in f.elements]
+            )
         )
         return CollectionInfo(table.name, fields, tuple(c.name for c in table.primary_key.columns), fks)
 

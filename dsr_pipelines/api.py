@@ -79,9 +79,15 @@ def runnable_ids(rs: RequestStore, request_ids: Sequence[int], pending: bool) ->
     return list(request_ids)
 
 
-def run(config: Config, config_path: str, request_ids: Sequence[int], actor: str,
-        instance: dg.DagsterInstance | None = None, log_level: str = "WARNING",
-        on_started: Callable[[list[int]], None] | None = None) -> RunOutcome:
+def run(
+    config: Config,
+    config_path: str,
+    request_ids: Sequence[int],
+    actor: str,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    on_started: Callable[[list[int]], None] | None = None,
+) -> RunOutcome:
     """Execute the DSR job in process for these requests; returns each request's final state."""
     ids = list(request_ids)
     if not ids:
@@ -91,8 +97,10 @@ def run(config: Config, config_path: str, request_ids: Sequence[int], actor: str
     cfg = run_config(ids, actor)
     cfg.loggers = {"console": {"config": {"log_level": log_level}}}
     result = dsr_job.execute_in_process(
-        run_config=cfg, instance=instance or dagster_instance(config),
-        resources=resources_for(config_path), raise_on_error=False,
+        run_config=cfg,
+        instance=instance or dagster_instance(config),
+        resources=resources_for(config_path),
+        raise_on_error=False,
         tags={"dsr/kind": "cli", "dsr/batch": f"{ids[0]}-{ids[-1]}"},
     )
     with closing(open_requests(config)) as rs:
@@ -100,7 +108,9 @@ def run(config: Config, config_path: str, request_ids: Sequence[int], actor: str
             # An unexpected failure leaves requests running; mark them failed so the state tells the truth.
             for record in rs.get_many(ids):
                 if record.state == "running":
-                    rs.finish(record.id, "failed", actor, f"run {result.run_id} failed; run again to resume", None)
+                    rs.finish(
+                        record.id, "failed", actor, f"run {result.run_id} failed; run again to resume", None
+                    )
         return RunOutcome({r.id: r.state for r in rs.get_many(ids)}, result.run_id)
 
 
@@ -117,7 +127,9 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
             try:
                 for type_ in sorted({r.type for r in records.values()}):
                     mine = [s for s in subjects if records[s.request_id].type == type_]
-                    summary = processing.inspect(name, store_map, connector, mine, type_, config.settings.guard)
+                    summary = processing.inspect(
+                        name, store_map, connector, mine, type_, config.settings.guard
+                    )
                     for request_id, results in summary.results.items():
                         out[request_id] += list(results)
                     for request_id, reason in summary.failed.items():
@@ -126,10 +138,16 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
                 connector.close()
         for request_id in request_ids:
             counts = [r for r in out[request_id] if not isinstance(r, str)]
-            rs.audit(request_id, "dry_run", actor, {
-                "found": sum(c.found for c in counts), "would_delete": sum(c.deleted for c in counts),
-                "would_mask": sum(c.masked for c in counts),
-            })
+            rs.audit(
+                request_id,
+                "dry_run",
+                actor,
+                {
+                    "found": sum(c.found for c in counts),
+                    "would_delete": sum(c.deleted for c in counts),
+                    "would_mask": sum(c.masked for c in counts),
+                },
+            )
     return out
 
 
@@ -137,8 +155,10 @@ def export_package(config: Config, request_id: int, out: Path) -> dict:
     with closing(open_requests(config)) as rs:
         record = rs.get(request_id)
         if record.type != "access" or record.state != "completed":
-            raise DsrError(f"request {request_id} is a {record.state} {record.type} request; "
-                           "only completed access requests have a package")
+            raise DsrError(
+                f"request {request_id} is a {record.state} {record.type} request; "
+                "only completed access requests have a package"
+            )
         manifest = write_package(config.export_dir, rs.keys, request_id, out)
         rs.audit(request_id, "exported", "cli", {"files": len(manifest["files"])})
         return manifest
@@ -170,4 +190,3 @@ def draft_datamap(config: Config, store_name: str):
         return draft_store_map(connector.collections())
     finally:
         connector.close()
-

@@ -189,16 +189,22 @@ def static_problems(datamap: Datamap, store_names: set[str]) -> list[Problem]:
             cpath = f"{spath}.collections.{cname}"
             for fname, spec in coll.fields.items():
                 if spec.identity and not spec.category:
-                    problems.append(Problem(f"{cpath}.fields.{fname}", f"identity {spec.identity} has no category"))
+                    problems.append(
+                        Problem(f"{cpath}.fields.{fname}", f"identity {spec.identity} has no category")
+                    )
             for i, ref in enumerate(coll.references):
                 if ref.to not in store.collections:
-                    problems.append(Problem(f"{cpath}.references[{i}]", f"refers to {ref.to}, not in this store's map"))
+                    problems.append(
+                        Problem(f"{cpath}.references[{i}]", f"refers to {ref.to}, not in this store's map")
+                    )
         for cycle in reference_cycles(store):
             for cname in cycle[:-1]:
                 if not store.collections[cname].primary_key:
                     path = " -> ".join(cycle)
                     problems.append(
-                        Problem(f"{spath}.collections.{cname}", f"in reference cycle {path} without a primary_key")
+                        Problem(
+                            f"{spath}.collections.{cname}", f"in reference cycle {path} without a primary_key"
+                        )
                     )
     return problems
 
@@ -219,7 +225,9 @@ def live_problems(store_name: str, store: StoreMap, connector: Connector) -> lis
             continue
         columns = {f.name for f in info.fields}
 
-        def need(path: str, names: list[str], what: str, cols: set[str] = columns, table: str = cname) -> None:
+        def need(
+            path: str, names: list[str], what: str, cols: set[str] = columns, table: str = cname
+        ) -> None:
             for name in names:
                 if name not in cols:
                     problems.append(Problem(path, f"{what} {name}: no such column in {table}"))
@@ -248,7 +256,11 @@ _HINTS: list[tuple[re.Pattern[str], str, str | None]] = [
     (re.compile(r"^(phone|mobile|telephone|tel|phone_?number|.*_phone)$"), "phone", "phone"),
     (re.compile(r"^(user|customer|member|account)_?id$"), "user_id", None),
     (re.compile(r"^(name|first_?name|last_?name|full_?name|surname|given_?name)$"), "name", None),
-    (re.compile(r"^(address|street|address_?line_?\d?|city|zip|zip_?code|post_?code|postal_?code)$"), "address", None),
+    (
+        re.compile(r"^(address|street|address_?line_?\d?|city|zip|zip_?code|post_?code|postal_?code)$"),
+        "address",
+        None,
+    ),
     (re.compile(r"^(ip|ip_?address|remote_?addr)$"), "ip_address", None),
     (re.compile(r"^(dob|birth_?date|date_?of_?birth|birthday)$"), "date_of_birth", None),
     (re.compile(r"^(body|notes?|comment|message|description|text)$"), "free_text", None),
@@ -285,8 +297,12 @@ def draft_store_map(collections: list[CollectionInfo]) -> StoreMap:
                 break
         tenant = next((c.name for c in info.fields if c.name.lower() in ("tenant", "tenant_id")), None)
         references = [
-            Reference(fields=list(fk.fields), to=fk.to_collection, to_fields=list(fk.to_fields),
-                      follow=fk.to_collection != info.name)
+            Reference(
+                fields=list(fk.fields),
+                to=fk.to_collection,
+                to_fields=list(fk.to_fields),
+                follow=fk.to_collection != info.name,
+            )
             for fk in info.foreign_keys
         ]
         out[info.name] = CollectionSpec(

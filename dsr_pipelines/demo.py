@@ -21,13 +21,19 @@ def prepare(folder: Path) -> tuple[Path, list[shop.Person]]:
     if not config_path.exists():
         shop.create(sa.create_engine(f"sqlite:///{folder / 'shop.db'}"), persons)
         generate_key_file(folder / ".dsr" / "master.key")
-        (folder / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}},
-                                                            sort_keys=False))
-        config_path.write_text(yaml.safe_dump({
-            "request_store": "sqlite:///.dsr/state.db",
-            "datamap": "datamap.yaml",
-            "export_dir": ".dsr/exports",
-            "key_file": ".dsr/master.key",
-            "stores": [{"name": "shop", "kind": "sql", "url": "sqlite:///shop.db"}],
-        }, sort_keys=False))
+        (folder / "datamap.yaml").write_text(
+            yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}, sort_keys=False)
+        )
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "request_store": "sqlite:///.dsr/state.db",
+                    "datamap": "datamap.yaml",
+                    "export_dir": ".dsr/exports",
+                    "key_file": ".dsr/master.key",
+                    "stores": [{"name": "shop", "kind": "sql", "url": "sqlite:///shop.db"}],
+                },
+                sort_keys=False,
+            )
+        )
     return config_path, persons

@@ -58,7 +58,9 @@ def _unmasked(spec: CollectionSpec, rows: pa.Table) -> pa.Array:
     return pc.invert(masked)
 
 
-def _incoming(store: StoreMap, connector: Connector, collection: str) -> list[tuple[str, list[str], list[str]]]:
+def _incoming(
+    store: StoreMap, connector: Connector, collection: str
+) -> list[tuple[str, list[str], list[str]]]:
     """(referencing collection, its fields, referenced fields): the datamap's and the live schema's."""
     refs = {
         (child, tuple(r.fields), tuple(r.to_fields))
@@ -86,8 +88,11 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
             plans.append(CollectionPlan(name, rows, None, None, {}, rows, spec.legal_basis))
             continue
         if spec.erase == "mask":
-            plans.append(CollectionPlan(name, rows, None, _subset(rows, _unmasked(spec, rows)),
-                                        spec.personal_fields(), None, None))
+            plans.append(
+                CollectionPlan(
+                    name, rows, None, _subset(rows, _unmasked(spec, rows)), spec.personal_fields(), None, None
+                )
+            )
             continue
         blocked = pa.array([False] * rows.num_rows)
         for child, fields, to_fields in _incoming(store, connector, name):
@@ -108,9 +113,20 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
         to_mask = _subset(kept, _unmasked(spec, kept)) if spec.personal_fields() else None
         if to_delete is not None:
             deleting[name] = to_delete
-        reason = "still referenced by rows that are kept: masked instead of deleted" if kept.num_rows else None
-        plans.append(CollectionPlan(name, rows, to_delete, to_mask, spec.personal_fields(),
-                                    kept if not spec.personal_fields() and kept.num_rows else None, reason))
+        reason = (
+            "still referenced by rows that are kept: masked instead of deleted" if kept.num_rows else None
+        )
+        plans.append(
+            CollectionPlan(
+                name,
+                rows,
+                to_delete,
+                to_mask,
+                spec.personal_fields(),
+                kept if not spec.personal_fields() and kept.num_rows else None,
+                reason,
+            )
+        )
     return plans
 
 
@@ -125,17 +141,28 @@ def operations(store: StoreMap, plans: Sequence[CollectionPlan], hash_key: bytes
     return ops
 
 
-def results(store_name: str, plans: Sequence[CollectionPlan], request_ids: Sequence[int]) -> dict[int, list[CollectionResult]]:
+def results(
+    store_name: str, plans: Sequence[CollectionPlan], request_ids: Sequence[int]
+) -> dict[int, list[CollectionResult]]:
     """Per-request counts of a plan (what was, or would be, deleted, masked and retained)."""
     out: dict[int, list[CollectionResult]] = {r: [] for r in request_ids}
     for p in plans:
-        found, deleted, masked, retained = (counts_per_request(t) for t in (p.found, p.delete, p.mask, p.retained))
+        found, deleted, masked, retained = (
+            counts_per_request(t) for t in (p.found, p.delete, p.mask, p.retained)
+        )
         for request_id in found:
             if request_id in out:
-                out[request_id].append(CollectionResult(
-                    store_name, p.collection, found=found[request_id], deleted=deleted.get(request_id, 0),
-                    masked=masked.get(request_id, 0), retained=retained.get(request_id, 0), reason=p.reason,
-                ))
+                out[request_id].append(
+                    CollectionResult(
+                        store_name,
+                        p.collection,
+                        found=found[request_id],
+                        deleted=deleted.get(request_id, 0),
+                        masked=masked.get(request_id, 0),
+                        retained=retained.get(request_id, 0),
+                        reason=p.reason,
+                    )
+                )
     return out
 
 

@@ -55,7 +55,9 @@ def stage_collection(
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(keys.encrypt(payload, _context(request_id, name)))
         tmp.replace(target)
-        files.append(ExportFile(name, hashlib.sha256(payload).hexdigest(), rows.num_rows, store, collection, fmt))
+        files.append(
+            ExportFile(name, hashlib.sha256(payload).hexdigest(), rows.num_rows, store, collection, fmt)
+        )
     return files
 
 

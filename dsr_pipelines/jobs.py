@@ -6,8 +6,8 @@ from .ops import apply_store, decide_requests, finish_requests, inspect_store, s
 
 
 @dg.job(
-    description="Carry out verified data-subject requests (access, erasure) across every store in the datamap. "
-    "Run config holds request ids only.",
+    description="Carry out verified data-subject requests (access, erasure) across every store in the "
+    "datamap. Run config holds request ids only.",
     op_retry_policy=dg.RetryPolicy(max_retries=1),
 )
 def dsr_job():

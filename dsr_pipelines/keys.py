@@ -73,7 +73,9 @@ def load_keys(key_file: Path | None = None) -> Keys:
     if not text and key_file is not None and key_file.exists():
         text, source = key_file.read_text(), str(key_file)
     if not text:
-        raise ConfigError(f"no project key: set {KEY_ENV} to 32 random bytes in base64 (or configure key_file)")
+        raise ConfigError(
+            f"no project key: set {KEY_ENV} to 32 random bytes in base64 (or configure key_file)"
+        )
     try:
         master = base64.b64decode(text.strip(), validate=True)
     except ValueError:

@@ -45,8 +45,15 @@ audit_head = sa.Table(
 
 def _digest(row: dict) -> str:
     parts = [
-        str(row["seq"]), row["at"], row["actor"], row["tenant"] or "", str(row["request_id"] or ""),
-        row["event"], row["subject_refs"], row["details"], row["prev_hash"],
+        str(row["seq"]),
+        row["at"],
+        row["actor"],
+        row["tenant"] or "",
+        str(row["request_id"] or ""),
+        row["event"],
+        row["subject_refs"],
+        row["details"],
+        row["prev_hash"],
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -117,9 +124,13 @@ class Ledger:
                 if row["prev_hash"] != prev:
                     return Verdict(False, count, row["seq"], f"event {row['seq']}: previous-hash link broken")
                 if _digest(row) != row["hash"]:
-                    return Verdict(False, count, row["seq"], f"event {row['seq']}: content does not match its hash")
+                    return Verdict(
+                        False, count, row["seq"], f"event {row['seq']}: content does not match its hash"
+                    )
                 prev, expected_seq = row["hash"], expected_seq + 1
             head = conn.execute(sa.select(audit_head)).first()
         if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev):
-            return Verdict(False, count, head.seq, f"events after {expected_seq - 1} are missing (head is {head.seq})")
+            return Verdict(
+                False, count, head.seq, f"events after {expected_seq - 1} are missing (head is {head.seq})"
+            )
         return Verdict(True, count)

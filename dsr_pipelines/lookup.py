@@ -46,7 +46,9 @@ def lookup(connector: Connector, collection: str, keys: pa.Table) -> pa.Table | 
         return None
     rows = _with_join_keys(pa.Table.from_batches(batches), match_cols)
     right = _with_join_keys(keys, match_cols).drop_columns(match_cols)
-    joined = rows.join(right, keys=[f"_k{i}" for i in range(len(match_cols))], join_type="inner", use_threads=False)
+    joined = rows.join(
+        right, keys=[f"_k{i}" for i in range(len(match_cols))], join_type="inner", use_threads=False
+    )
     return _drop_join_keys(joined, len(match_cols))
 
 
@@ -61,7 +63,9 @@ def _only_new(spec: CollectionSpec, rows: pa.Table, known: pa.Table | None) -> p
     cols = _row_key(spec, rows) + [REQUEST]
     left = _with_join_keys(rows, cols)
     right = _with_join_keys(known.select(cols), cols).drop_columns(cols)
-    new = left.join(right, keys=[f"_k{i}" for i in range(len(cols))], join_type="left anti", use_threads=False)
+    new = left.join(
+        right, keys=[f"_k{i}" for i in range(len(cols))], join_type="left anti", use_threads=False
+    )
     return _drop_join_keys(new, len(cols))
 
 
@@ -96,7 +100,9 @@ def find_subjects(store: StoreMap, connector: Connector, subjects: Sequence[Subj
             pairs = [(i.value, s.request_id) for s in subjects for i in s.identities if i.kind == kind]
             if pairs:
                 values, requests = zip(*pairs, strict=True)
-                keys = pa.table({fname: pa.array(values, pa.string()), REQUEST: pa.array(requests, pa.int64())})
+                keys = pa.table(
+                    {fname: pa.array(values, pa.string()), REQUEST: pa.array(requests, pa.int64())}
+                )
                 add(cname, lookup(connector, cname, with_tenant(spec, keys)))
 
     while fresh:

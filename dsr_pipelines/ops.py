@@ -1,6 +1,5 @@
 """Ops of the DSR job. Request ids go in, counts come out; identities and rows stay inside."""
 
-
 import json
 from dataclasses import asdict, dataclass
 
@@ -15,7 +14,9 @@ from .processing import StoreSummary
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
 
-STORE_RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+STORE_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 class DsrRunConfig(dg.Config):
@@ -31,8 +32,12 @@ class StoreTask:
 
 
 @dg.op(out=dg.DynamicOut(StoreTask))
-def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, requests: RequestStoreResource,
-                   stores: StoresResource):
+def start_requests(
+    context: dg.OpExecutionContext,
+    config: DsrRunConfig,
+    requests: RequestStoreResource,
+    stores: StoresResource,
+):
     """Mark the requests running, check every store answers, and fan out one task per store."""
     rs = requests.store
     runnable = [r.id for r in rs.get_many(config.request_ids) if r.state in RUNNABLE]
@@ -64,26 +69,36 @@ def _by_type(requests: RequestStoreResource, ids: tuple[int, ...]) -> dict[str, 
 
 
 @dg.op(retry_policy=STORE_RETRY)
-def inspect_store(context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource,
-                  stores: StoresResource) -> StoreSummary:
+def inspect_store(
+    context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource, stores: StoresResource
+) -> StoreSummary:
     """Find the subjects and plan, changing nothing: the over-deletion guard looks at this."""
     summaries = []
     try:
         for type_, subjects in _by_type(requests, task.request_ids).items():
-            summaries.append(processing.inspect(
-                task.store, stores.datamap.stores[task.store], stores.connector(task.store), subjects,
-                type_, requests.config.settings.guard,
-            ))
+            summaries.append(
+                processing.inspect(
+                    task.store,
+                    stores.datamap.stores[task.store],
+                    stores.connector(task.store),
+                    subjects,
+                    type_,
+                    requests.config.settings.guard,
+                )
+            )
     except StoreError as exc:
         return StoreSummary(task.store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
     summary = processing.merge(task.store, task.request_ids, summaries)
-    context.log.info(f"{task.store}: inspected {len(task.request_ids)} requests, guard stopped {len(summary.failed)}")
+    context.log.info(
+        f"{task.store}: inspected {len(task.request_ids)} requests, guard stopped {len(summary.failed)}"
+    )
     return summary
 
 
 @dg.op(out=dg.DynamicOut(StoreTask))
-def decide_requests(context: dg.OpExecutionContext, inspections: list[StoreSummary],
-                    requests: RequestStoreResource):
+def decide_requests(
+    context: dg.OpExecutionContext, inspections: list[StoreSummary], requests: RequestStoreResource
+):
     """Fail every request the guard or an unreachable store stopped, before any store changes."""
     failed: dict[int, str] = {}
     for summary in sorted(inspections, key=lambda s: s.store):
@@ -99,8 +114,9 @@ def decide_requests(context: dg.OpExecutionContext, inspections: list[StoreSumma
 
 
 @dg.op(retry_policy=STORE_RETRY)
-def apply_store(context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource,
-                stores: StoresResource) -> StoreSummary:
+def apply_store(
+    context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource, stores: StoresResource
+) -> StoreSummary:
     """Export or erase in one store and record the outcome per request at once (so a re-run resumes)."""
     rs, cfg = requests.store, requests.config
     store_map, connector = stores.datamap.stores[task.store], stores.connector(task.store)
@@ -110,8 +126,9 @@ def apply_store(context: dg.OpExecutionContext, task: StoreTask, requests: Reque
             if type_ == "erasure":
                 summaries.append(processing.erase(task.store, store_map, connector, subjects, rs.keys))
             else:
-                summaries.append(processing.export(task.store, store_map, connector, subjects, rs.keys,
-                                                   cfg.export_dir))
+                summaries.append(
+                    processing.export(task.store, store_map, connector, subjects, rs.keys, cfg.export_dir)
+                )
     except StoreError as exc:
         for request_id in task.request_ids:
             rs.record_store(request_id, task.store, "failed", [], task.actor, str(exc))
@@ -130,8 +147,12 @@ def apply_store(context: dg.OpExecutionContext, task: StoreTask, requests: Reque
 
 
 @dg.op
-def finish_requests(context: dg.OpExecutionContext, summaries: list[StoreSummary], requests: RequestStoreResource,
-                    stores: StoresResource) -> dict[str, int]:
+def finish_requests(
+    context: dg.OpExecutionContext,
+    summaries: list[StoreSummary],
+    requests: RequestStoreResource,
+    stores: StoresResource,
+) -> dict[str, int]:
     """Decide each request's final state from what every store recorded, and seal access packages."""
     rs, cfg = requests.store, requests.config
     ids = sorted({r for s in summaries for r in s.request_ids})
@@ -149,12 +170,19 @@ def finish_requests(context: dg.OpExecutionContext, summaries: list[StoreSummary
             state = "failed"
             note += "; run again to resume"
         elif residual:
-            state, note = "partially_completed", f"verification probe found {residual} rows still holding the subject"
+            state, note = (
+                "partially_completed",
+                f"verification probe found {residual} rows still holding the subject",
+            )
         else:
             state, note = "completed", None
             if record.type == "access":
                 folder = cfg.export_dir / str(record.id)
-                files = [ExportFile(**f) for p in sorted(folder.glob("*.files.json")) for f in json.loads(p.read_text())]
+                files = [
+                    ExportFile(**f)
+                    for p in sorted(folder.glob("*.files.json"))
+                    for f in json.loads(p.read_text())
+                ]
                 write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock())
         rs.finish(record.id, state, "dagster", note, probe)
         outcome[state] = outcome.get(state, 0) + 1

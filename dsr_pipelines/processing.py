@@ -43,8 +43,12 @@ def _found_results(store_name: str, found, request_ids) -> dict[int, list[Collec
 
 
 def inspect(
-    store_name: str, store: StoreMap, connector: Connector, subjects: Sequence[Subject],
-    request_type: str, guard: GuardConfig,
+    store_name: str,
+    store: StoreMap,
+    connector: Connector,
+    subjects: Sequence[Subject],
+    request_type: str,
+    guard: GuardConfig,
 ) -> StoreSummary:
     """Find and plan without changing anything: the guard's check, and the dry run's answer."""
     ids = [s.request_id for s in subjects]
@@ -62,8 +66,12 @@ def inspect(
 
 
 def export(
-    store_name: str, store: StoreMap, connector: Connector, subjects: Sequence[Subject],
-    keys: Keys, staging: Path,
+    store_name: str,
+    store: StoreMap,
+    connector: Connector,
+    subjects: Sequence[Subject],
+    keys: Keys,
+    staging: Path,
 ) -> StoreSummary:
     """Stage each subject's records of every collection in this store."""
     ids = [s.request_id for s in subjects]
@@ -74,14 +82,16 @@ def export(
         for request_id in counts_per_request(rows):
             mine = rows.filter(pc.equal(rows[REQUEST], request_id))
             files[request_id] += stage_collection(staging, keys, request_id, store_name, collection, mine)
-    exported = {
-        r: tuple(replace(c, exported=c.found) for c in results[r]) for r in ids
-    }
+    exported = {r: tuple(replace(c, exported=c.found) for c in results[r]) for r in ids}
     return StoreSummary(store_name, tuple(ids), exported, {}, {r: tuple(f) for r, f in files.items()})
 
 
 def erase(
-    store_name: str, store: StoreMap, connector: Connector, subjects: Sequence[Subject], keys: Keys,
+    store_name: str,
+    store: StoreMap,
+    connector: Connector,
+    subjects: Sequence[Subject],
+    keys: Keys,
 ) -> StoreSummary:
     """Erase in one transaction, then probe: look the subjects up again and plan again."""
     ids = [s.request_id for s in subjects]
@@ -90,9 +100,7 @@ def erase(
     results = erasure.results(store_name, plans, ids)
     probe = erasure.plan(store, connector, find_subjects(store, connector, subjects))
     left = erasure.residual(probe)
-    probed = {
-        r: tuple(replace(c, residual=left.get((r, c.collection), 0)) for c in results[r]) for r in ids
-    }
+    probed = {r: tuple(replace(c, residual=left.get((r, c.collection), 0)) for c in results[r]) for r in ids}
     for (request_id, collection), n in left.items():
         if not any(c.collection == collection for c in probed[request_id]):
             probed[request_id] += (CollectionResult(store_name, collection, residual=n),)

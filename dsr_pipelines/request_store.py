@@ -167,25 +167,41 @@ class RequestStore:
         with self.engine.begin() as conn:
             request_id = conn.execute(
                 sa.insert(requests_t).values(
-                    tenant=tenant, type=type_, state="received", received_at=now,
-                    due_at=response_period.add_to(now), updated_at=now,
+                    tenant=tenant,
+                    type=type_,
+                    state="received",
+                    received_at=now,
+                    due_at=response_period.add_to(now),
+                    updated_at=now,
                 )
             ).inserted_primary_key[0]
             conn.execute(
                 sa.insert(identities_t),
                 [
                     {
-                        "request_id": request_id, "position": pos, "kind": ident.kind, "ref": ref,
+                        "request_id": request_id,
+                        "position": pos,
+                        "kind": ident.kind,
+                        "ref": ref,
                         "ciphertext": self.keys.encrypt(ident.value.encode(), f"request:{request_id}:{pos}"),
                     }
                     for pos, (ident, ref) in enumerate(zip(unique, refs, strict=True))
                 ],
             )
-            conn.execute(sa.insert(transitions_t).values(
-                request_id=request_id, at=now, actor=actor, from_state=None, to_state="received"))
+            conn.execute(
+                sa.insert(transitions_t).values(
+                    request_id=request_id, at=now, actor=actor, from_state=None, to_state="received"
+                )
+            )
             self.ledger.append(
-                conn, at=now, actor=actor, event="submitted", tenant=tenant, request_id=request_id,
-                subject_refs=refs, details={"type": type_, "identity_kinds": sorted({i.kind for i in unique})},
+                conn,
+                at=now,
+                actor=actor,
+                event="submitted",
+                tenant=tenant,
+                request_id=request_id,
+                subject_refs=refs,
+                details={"type": type_, "identity_kinds": sorted({i.kind for i in unique})},
             )
             if verified:
                 self._transition(conn, request_id, "verified", actor, None, now)
@@ -206,10 +222,18 @@ class RequestStore:
         due = period.add_to(record.due_at)
         now = self.clock()
         with self.engine.begin() as conn:
-            conn.execute(sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now))
+            conn.execute(
+                sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now)
+            )
             self.ledger.append(
-                conn, at=now, actor=actor, event="due_date_extended", tenant=record.tenant, request_id=request_id,
-                subject_refs=record.subject_refs, details={"due_at": due.isoformat(), "reason": reason},
+                conn,
+                at=now,
+                actor=actor,
+                event="due_date_extended",
+                tenant=record.tenant,
+                request_id=request_id,
+                subject_refs=record.subject_refs,
+                details={"due_at": due.isoformat(), "reason": reason},
             )
         return due
 
@@ -220,7 +244,9 @@ class RequestStore:
             self._transition(conn, request_id, to_state, actor, note, self.clock())
 
     def _transition(self, conn, request_id: int, to_state: str, actor: str, note: str | None, now) -> None:
-        row = conn.execute(sa.select(requests_t).where(requests_t.c.id == request_id).with_for_update()).first()
+        row = conn.execute(
+            sa.select(requests_t).where(requests_t.c.id == request_id).with_for_update()
+        ).first()
         if row is None:
             raise UnknownRequest(f"no request {request_id}")
         if to_state not in TRANSITIONS[row.state]:
@@ -231,12 +257,23 @@ class RequestStore:
         elif to_state in ("running", "completed"):
             values["error"] = None
         conn.execute(sa.update(requests_t).where(requests_t.c.id == request_id).values(values))
-        conn.execute(sa.insert(transitions_t).values(
-            request_id=request_id, at=now, actor=actor, from_state=row.state, to_state=to_state, note=note))
-        refs = conn.execute(sa.select(identities_t.c.ref).where(identities_t.c.request_id == request_id)).scalars()
+        conn.execute(
+            sa.insert(transitions_t).values(
+                request_id=request_id, at=now, actor=actor, from_state=row.state, to_state=to_state, note=note
+            )
+        )
+        refs = conn.execute(
+            sa.select(identities_t.c.ref).where(identities_t.c.request_id == request_id)
+        ).scalars()
         self.ledger.append(
-            conn, at=now, actor=actor, event=to_state, tenant=row.tenant, request_id=request_id,
-            subject_refs=list(refs), details={"from": row.state, **({"note": note} if note else {})},
+            conn,
+            at=now,
+            actor=actor,
+            event=to_state,
+            tenant=row.tenant,
+            request_id=request_id,
+            subject_refs=list(refs),
+            details={"from": row.state, **({"note": note} if note else {})},
         )
 
     def start(self, request_ids: Iterable[int], actor: str) -> None:
@@ -257,7 +294,8 @@ class RequestStore:
             rows = {r.id: r for r in conn.execute(sa.select(requests_t).where(requests_t.c.id.in_(ids)))}
             idents = conn.execute(
                 sa.select(identities_t.c.request_id, identities_t.c.ref, identities_t.c.ciphertext)
-                .where(identities_t.c.request_id.in_(ids)).order_by(identities_t.c.position)
+                .where(identities_t.c.request_id.in_(ids))
+                .order_by(identities_t.c.position)
             ).fetchall()
         missing = [i for i in ids if i not in rows]
         if missing:
@@ -266,11 +304,21 @@ class RequestStore:
         for i in ids:
             r = rows[i]
             mine = [x for x in idents if x.request_id == i]
-            out.append(RequestRecord(
-                r.id, r.tenant, r.type, r.state, r.received_at, r.due_at, r.updated_at,
-                tuple(x.ref for x in mine), any(x.ciphertext is not None for x in mine),
-                json.loads(r.probe) if r.probe else None, r.error,
-            ))
+            out.append(
+                RequestRecord(
+                    r.id,
+                    r.tenant,
+                    r.type,
+                    r.state,
+                    r.received_at,
+                    r.due_at,
+                    r.updated_at,
+                    tuple(x.ref for x in mine),
+                    any(x.ciphertext is not None for x in mine),
+                    json.loads(r.probe) if r.probe else None,
+                    r.error,
+                )
+            )
         return out
 
     def list(self, state: str | None = None, tenant: str | None = None) -> list[RequestRecord]:
@@ -288,16 +336,22 @@ class RequestStore:
         out = []
         with self.engine.connect() as conn:
             for request_id in request_ids:
-                tenant = conn.execute(sa.select(requests_t.c.tenant).where(requests_t.c.id == request_id)).scalar()
+                tenant = conn.execute(
+                    sa.select(requests_t.c.tenant).where(requests_t.c.id == request_id)
+                ).scalar()
                 if tenant is None:
                     raise UnknownRequest(f"no request {request_id}")
                 rows = conn.execute(
-                    sa.select(identities_t).where(identities_t.c.request_id == request_id).order_by(identities_t.c.position)
+                    sa.select(identities_t)
+                    .where(identities_t.c.request_id == request_id)
+                    .order_by(identities_t.c.position)
                 ).fetchall()
                 if any(r.ciphertext is None for r in rows):
                     raise RequestStateError(f"request {request_id}: identities were removed after erasure")
                 idents = tuple(
-                    Identity(r.kind, self.keys.decrypt(r.ciphertext, f"request:{request_id}:{r.position}").decode())
+                    Identity(
+                        r.kind, self.keys.decrypt(r.ciphertext, f"request:{request_id}:{r.position}").decode()
+                    )
                     for r in rows
                 )
                 out.append(Subject(request_id, tenant, idents))
@@ -308,9 +362,13 @@ class RequestStore:
         query = (
             sa.select(transitions_t.c.seq, requests_t.c.id, requests_t.c.type)
             .join(requests_t, requests_t.c.id == transitions_t.c.request_id)
-            .where(transitions_t.c.to_state == "verified", transitions_t.c.seq > after_seq,
-                   requests_t.c.state == "verified")
-            .order_by(transitions_t.c.seq).limit(limit)
+            .where(
+                transitions_t.c.to_state == "verified",
+                transitions_t.c.seq > after_seq,
+                requests_t.c.state == "verified",
+            )
+            .order_by(transitions_t.c.seq)
+            .limit(limit)
         )
         with self.engine.connect() as conn:
             return [(r.seq, r.id, r.type) for r in conn.execute(query)]
@@ -318,7 +376,9 @@ class RequestStore:
     def transitions(self, request_id: int) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(transitions_t).where(transitions_t.c.request_id == request_id).order_by(transitions_t.c.seq)
+                sa.select(transitions_t)
+                .where(transitions_t.c.request_id == request_id)
+                .order_by(transitions_t.c.seq)
             )
             return [dict(r._mapping) for r in rows]
 
@@ -332,32 +392,54 @@ class RequestStore:
     def done_stores(self, request_ids: Sequence[int]) -> set[tuple[int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(store_runs_t.c.request_id, store_runs_t.c.store)
-                .where(store_runs_t.c.request_id.in_(list(request_ids)), store_runs_t.c.status == "done")
+                sa.select(store_runs_t.c.request_id, store_runs_t.c.store).where(
+                    store_runs_t.c.request_id.in_(list(request_ids)), store_runs_t.c.status == "done"
+                )
             )
             return {(r.request_id, r.store) for r in rows}
 
     def record_store(
-        self, request_id: int, store: str, status: str, results: Sequence[CollectionResult],
-        actor: str, error: str | None = None,
+        self,
+        request_id: int,
+        store: str,
+        status: str,
+        results: Sequence[CollectionResult],
+        actor: str,
+        error: str | None = None,
     ) -> None:
         """Store one store's outcome for one request (replacing an earlier failed attempt)."""
         now = self.clock()
         record = self.get(request_id)
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(results_t).where(results_t.c.request_id == request_id, results_t.c.store == store))
-            conn.execute(sa.delete(store_runs_t).where(
-                store_runs_t.c.request_id == request_id, store_runs_t.c.store == store))
+            conn.execute(
+                sa.delete(results_t).where(results_t.c.request_id == request_id, results_t.c.store == store)
+            )
+            conn.execute(
+                sa.delete(store_runs_t).where(
+                    store_runs_t.c.request_id == request_id, store_runs_t.c.store == store
+                )
+            )
             if results:
-                conn.execute(sa.insert(results_t), [
-                    {"request_id": request_id, **{k: v for k, v in vars(r).items()}} for r in results
-                ])
-            conn.execute(sa.insert(store_runs_t).values(
-                request_id=request_id, store=store, status=status, error=error, finished_at=now))
-            totals = {k: sum(getattr(r, k) for r in results)
-                      for k in ("found", "exported", "deleted", "masked", "retained", "residual")}
+                conn.execute(
+                    sa.insert(results_t),
+                    [{"request_id": request_id, **{k: v for k, v in vars(r).items()}} for r in results],
+                )
+            conn.execute(
+                sa.insert(store_runs_t).values(
+                    request_id=request_id, store=store, status=status, error=error, finished_at=now
+                )
+            )
+            totals = {
+                k: sum(getattr(r, k) for r in results)
+                for k in ("found", "exported", "deleted", "masked", "retained", "residual")
+            }
             self.ledger.append(
-                conn, at=now, actor=actor, event=f"store_{status}", tenant=record.tenant, request_id=request_id,
+                conn,
+                at=now,
+                actor=actor,
+                event=f"store_{status}",
+                tenant=record.tenant,
+                request_id=request_id,
                 subject_refs=record.subject_refs,
                 details={"store": store, **totals, **({"error": error} if error else {})},
             )
@@ -365,10 +447,13 @@ class RequestStore:
     def results(self, request_id: int) -> list[CollectionResult]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(results_t).where(results_t.c.request_id == request_id)
+                sa.select(results_t)
+                .where(results_t.c.request_id == request_id)
                 .order_by(results_t.c.store, results_t.c.collection)
             )
-            return [CollectionResult(**{k: v for k, v in r._mapping.items() if k != "request_id"}) for r in rows]
+            return [
+                CollectionResult(**{k: v for k, v in r._mapping.items() if k != "request_id"}) for r in rows
+            ]
 
     def finish(self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None) -> None:
         """Final transition; a completed erasure also forgets the identities it was given."""
@@ -376,19 +461,39 @@ class RequestStore:
         now = self.clock()
         with self.engine.begin() as conn:
             if probe is not None:
-                conn.execute(sa.update(requests_t).where(requests_t.c.id == request_id)
-                             .values(probe=json.dumps(probe, sort_keys=True)))
+                conn.execute(
+                    sa.update(requests_t)
+                    .where(requests_t.c.id == request_id)
+                    .values(probe=json.dumps(probe, sort_keys=True))
+                )
             self._transition(conn, request_id, state, actor, note, now)
             if state == "completed" and record.type == "erasure":
-                conn.execute(sa.update(identities_t).where(identities_t.c.request_id == request_id)
-                             .values(ciphertext=None))
+                conn.execute(
+                    sa.update(identities_t)
+                    .where(identities_t.c.request_id == request_id)
+                    .values(ciphertext=None)
+                )
                 self.ledger.append(
-                    conn, at=now, actor=actor, event="identities_removed", tenant=record.tenant,
-                    request_id=request_id, subject_refs=record.subject_refs, details={},
+                    conn,
+                    at=now,
+                    actor=actor,
+                    event="identities_removed",
+                    tenant=record.tenant,
+                    request_id=request_id,
+                    subject_refs=record.subject_refs,
+                    details={},
                 )
 
     def audit(self, request_id: int, event: str, actor: str, details: dict) -> None:
         record = self.get(request_id)
         with self.engine.begin() as conn:
-            self.ledger.append(conn, at=self.clock(), actor=actor, event=event, tenant=record.tenant,
-                               request_id=request_id, subject_refs=record.subject_refs, details=details)
+            self.ledger.append(
+                conn,
+                at=self.clock(),
+                actor=actor,
+                event=event,
+                tenant=record.tenant,
+                request_id=request_id,
+                subject_refs=record.subject_refs,
+                details=details,
+            )

@@ -1,6 +1,5 @@
 """Dagster resources: the request store and the stores, both built from one `dsr.yaml`."""
 
-
 import os
 
 import dagster as dg

@@ -18,11 +18,13 @@ def batch_runs(pending: list[tuple[int, int, str]], max_batch: int = MAX_BATCH) 
         for start in range(0, len(ids), max_batch):
             batch = ids[start : start + max_batch]
             key = str(batch[0]) if len(batch) == 1 else f"{type_}:{batch[0]}-{batch[-1]}"
-            runs.append(dg.RunRequest(
-                run_key=key,
-                run_config=run_config(batch, "sensor:dsr_job_on_verified_requests"),
-                tags={"dsr/kind": type_, "dsr/batch": key},
-            ))
+            runs.append(
+                dg.RunRequest(
+                    run_key=key,
+                    run_config=run_config(batch, "sensor:dsr_job_on_verified_requests"),
+                    tags={"dsr/kind": type_, "dsr/batch": key},
+                )
+            )
     return runs
 
 

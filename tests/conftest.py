@@ -120,12 +120,28 @@ class Project:
     def cli(self, *args: str, expect: int | None = 0):
         result = CliRunner().invoke(app, ["--config", str(self.config_path), "--actor", "tester", *args])
         if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr, result.exception)
+            assert result.exit_code == expect, (
+                result.exit_code,
+                result.stdout,
+                result.stderr,
+                result.exception,
+            )
         return result
 
-    def submit(self, person: shop.Person, type_: str = "erasure", *extra: str, tenant: str | None = None) -> int:
-        result = self.cli("submit", "--tenant", tenant or person.tenant, "--type", type_,
-                          "--identity", f"email={person.email}", "--verified", *extra)
+    def submit(
+        self, person: shop.Person, type_: str = "erasure", *extra: str, tenant: str | None = None
+    ) -> int:
+        result = self.cli(
+            "submit",
+            "--tenant",
+            tenant or person.tenant,
+            "--type",
+            type_,
+            "--identity",
+            f"email={person.email}",
+            "--verified",
+            *extra,
+        )
         return int(result.stdout.strip())
 
     def requests(self) -> RequestStore:
@@ -139,7 +155,10 @@ class Project:
         """Every row of every shop table, sorted: to prove what changed and what did not."""
         engine = self.engine()
         with engine.connect() as conn:
-            out = {t.name: sorted(tuple(r) for r in conn.execute(sa.select(t))) for t in shop.metadata.sorted_tables}
+            out = {
+                t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
+                for t in shop.metadata.sorted_tables
+            }
         engine.dispose()
         return out
 

@@ -43,7 +43,12 @@ def test_access_request_exports_related_records_with_manifest(project, tmp_path)
     assert status["state"] == "completed"
     counts = _counts(status)
     assert {k: v["found"] for k, v in counts.items()} == {
-        "customers": 1, "addresses": 2, "orders": 2, "order_lines": 4, "returns": 1, "support_tickets": 1,
+        "customers": 1,
+        "addresses": 2,
+        "orders": 2,
+        "order_lines": 4,
+        "returns": 1,
+        "support_tickets": 1,
     }
     assert all(v["exported"] == v["found"] for v in counts.values())
 
@@ -73,7 +78,9 @@ def test_erasure_deletes_masks_and_retains_and_touches_no_one_else(project):
     after = project.snapshot()
 
     for table, rows in before.items():  # everyone else's rows are exactly as they were
-        assert set(rows) - mine[table] == set(after[table]) - _related(after, person.customer_id)[table], table
+        assert set(rows) - mine[table] == set(after[table]) - _related(after, person.customer_id)[table], (
+            table
+        )
     assert not _related(after, person.customer_id)["addresses"]
     assert not _related(after, person.customer_id)["returns"]
     assert _related(after, person.customer_id)["orders"] == mine["orders"]  # retained for tax law
@@ -123,10 +130,20 @@ def test_tenant_only_touches_its_own_rows(project):
     person = next(p for p in project.people if p.tenant == "acme")
     engine = project.engine()
     with engine.begin() as conn:  # the same person is also a customer of another tenant
-        conn.execute(sa.insert(shop.customers).values(id=1000, tenant_id="globex", email=person.email,
-                                                      phone=person.phone, name=person.name))
-        conn.execute(sa.insert(shop.support_tickets).values(id=1000, tenant_id="globex", customer_id=1000,
-                                                            email=person.email, body="other tenant's ticket"))
+        conn.execute(
+            sa.insert(shop.customers).values(
+                id=1000, tenant_id="globex", email=person.email, phone=person.phone, name=person.name
+            )
+        )
+        conn.execute(
+            sa.insert(shop.support_tickets).values(
+                id=1000,
+                tenant_id="globex",
+                customer_id=1000,
+                email=person.email,
+                body="other tenant's ticket",
+            )
+        )
     engine.dispose()
     before = project.snapshot()
     request_id = project.submit(person, "erasure", tenant="acme")
@@ -134,15 +151,24 @@ def test_tenant_only_touches_its_own_rows(project):
     after = project.snapshot()
     assert [r for r in after["customers"] if r[0] == 1000] == [r for r in before["customers"] if r[0] == 1000]
     assert [r for r in after["support_tickets"] if r[0] == 1000] == [
-        r for r in before["support_tickets"] if r[0] == 1000]
+        r for r in before["support_tickets"] if r[0] == 1000
+    ]
     assert _counts(_status(project, request_id))["customers"]["found"] == 1
 
 
 def test_batch_of_erasures_and_a_subject_without_data(project):
     people = project.people[7:10]
     ids = [project.submit(p, "erasure") for p in people]
-    nobody = project.cli("submit", "--tenant", "acme", "--type", "erasure", "--identity",
-                         "email=nobody@example.org", "--verified").stdout.strip()
+    nobody = project.cli(
+        "submit",
+        "--tenant",
+        "acme",
+        "--type",
+        "erasure",
+        "--identity",
+        "email=nobody@example.org",
+        "--verified",
+    ).stdout.strip()
     project.cli("run", *map(str, ids), nobody)
     for request_id in ids:
         status = _status(project, request_id)

@@ -12,8 +12,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pret
 
 @app.callback()
 def root(
-    config: str = typer.Option(None, "--config", "-c", help="dsr.yaml to use (else $DSR_CONFIG, else ./dsr.yaml)"),
-    actor: str = typer.Option(None, "--actor", help="who is acting, for the audit trail (else $DSR_ACTOR or user)"),
+    config: str = typer.Option(
+        None, "--config", "-c", help="dsr.yaml to use (else $DSR_CONFIG, else ./dsr.yaml)"
+    ),
+    actor: str = typer.Option(
+        None, "--actor", help="who is acting, for the audit trail (else $DSR_ACTOR or user)"
+    ),
 ) -> None:
     state.config_option = config
     state.actor = actor or default_actor()

@@ -16,8 +16,14 @@ def verify(json_out: bool = typer.Option(False, "--json")) -> None:
         verdict = rs.ledger.verify()
         rs.close()
     if json_out:
-        print_json({"ok": verdict.ok, "events": verdict.events, "broken_at": verdict.broken_at,
-                    "reason": verdict.reason})
+        print_json(
+            {
+                "ok": verdict.ok,
+                "events": verdict.events,
+                "broken_at": verdict.broken_at,
+                "reason": verdict.reason,
+            }
+        )
     elif verdict.ok:
         out.print(f"ledger intact: {verdict.events} events")
     else:

@@ -26,8 +26,10 @@ def init(
         save_datamap(datamap, path)
     entry = datamap.stores[store]
     identities = sum(len(c.identity_fields()) for c in entry.collections.values())
-    out.print(f"wrote {path}: {len(entry.collections)} collections, {identities} identity guesses "
-              "(marked reviewed: false; review them, then run dsr datamap check)")
+    out.print(
+        f"wrote {path}: {len(entry.collections)} collections, {identities} identity guesses "
+        "(marked reviewed: false; review them, then run dsr datamap check)"
+    )
 
 
 @app.command("check")

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .. import api, demo as demo_project
+from .. import api
+from .. import demo as demo_project
 from ..config import load_config
 from .common import EXIT_PROBLEM, err, out, user_errors
 
@@ -24,10 +25,18 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
         # A new pair of people on every invocation, so the demo can be run again in the same folder.
         subject = persons[(2 * runs) % len(persons)]
         access = api.submit(config, subject.tenant, "access", [f"email={subject.email}"], actor, True)
-        erasure = api.submit(config, subject.tenant, "erasure",
-                             [f"email={subject.email}", f"phone={subject.phone}"], actor, True)
-        err.print(f"submitted access request {access} and erasure request {erasure} for one customer of "
-                  f"tenant {subject.tenant}")
+        erasure = api.submit(
+            config,
+            subject.tenant,
+            "erasure",
+            [f"email={subject.email}", f"phone={subject.phone}"],
+            actor,
+            True,
+        )
+        err.print(
+            f"submitted access request {access} and erasure request {erasure} for one customer of "
+            f"tenant {subject.tenant}"
+        )
         first = api.run(config, str(config_path), [access], actor)
         second = api.run(config, str(config_path), [erasure], actor)
         package = folder / "exports" / f"request-{access}"
@@ -42,14 +51,24 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
     by_collection = {(r.store, r.collection): r for r in erased}
     for r in found:
         e = by_collection.get((r.store, r.collection))
-        table.add_row(f"{r.store}.{r.collection}", str(r.found), *(str(getattr(e, k, 0)) for k in
-                      ("deleted", "masked", "retained")), (e.reason if e else "") or "")
+        table.add_row(
+            f"{r.store}.{r.collection}",
+            str(r.found),
+            *(str(getattr(e, k, 0)) for k in ("deleted", "masked", "retained")),
+            (e.reason if e else "") or "",
+        )
     out.print(table)
-    out.print(f"access request {access}: {first.states[access]}; package with {len(manifest['files'])} files "
-              f"in {package}")
-    out.print(f"erasure request {erasure}: {second.states[erasure]}; verification probe: "
-              f"{'nothing left' if probe and probe['residual'] == 0 else probe}")
-    out.print(f"audit verify: {'intact' if verdict.ok else 'BROKEN: ' + verdict.reason} ({verdict.events} events)")
+    out.print(
+        f"access request {access}: {first.states[access]}; package with {len(manifest['files'])} files "
+        f"in {package}"
+    )
+    out.print(
+        f"erasure request {erasure}: {second.states[erasure]}; verification probe: "
+        f"{'nothing left' if probe and probe['residual'] == 0 else probe}"
+    )
+    out.print(
+        f"audit verify: {'intact' if verdict.ok else 'BROKEN: ' + verdict.reason} ({verdict.events} events)"
+    )
     out.print(f"try: dsr --config {config_path} status {erasure}")
     if not (first.all_completed and second.all_completed and verdict.ok):
         raise typer.Exit(EXIT_PROBLEM)

@@ -19,8 +19,12 @@ from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
 def submit(
     tenant: str = typer.Option(..., "--tenant", help="the controller the request belongs to"),
     type_: str = typer.Option(..., "--type", help=f"one of: {', '.join(REQUEST_TYPES)}"),
-    identity: list[str] = typer.Option(..., "--identity", help="KIND=VALUE, e.g. email=ann@example.com; repeatable"),
-    verified: bool = typer.Option(False, "--verified", help="the controller has already verified the identity"),
+    identity: list[str] = typer.Option(
+        ..., "--identity", help="KIND=VALUE, e.g. email=ann@example.com; repeatable"
+    ),
+    verified: bool = typer.Option(
+        False, "--verified", help="the controller has already verified the identity"
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record a new request; prints its id alone on stdout."""
@@ -30,8 +34,15 @@ def submit(
         if json_out:
             with closing(api.open_requests(config)) as rs:
                 record = rs.get(request_id)
-            print_json({"id": request_id, "state": record.state, "tenant": tenant, "type": type_,
-                        "due_at": record.due_at.isoformat()})
+            print_json(
+                {
+                    "id": request_id,
+                    "state": record.state,
+                    "tenant": tenant,
+                    "type": type_,
+                    "due_at": record.due_at.isoformat(),
+                }
+            )
         else:
             typer.echo(request_id)
 
@@ -64,7 +75,9 @@ def extend(
 def run(
     request_ids: list[int] = typer.Argument(None, help="request ids to run"),
     pending: bool = typer.Option(False, "--pending", help="run every verified request"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="report what would be found and changed; change nothing"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="report what would be found and changed; change nothing"
+    ),
     verbose: bool = typer.Option(False, "--verbose", help="show Dagster's event log"),
     json_out: bool = typer.Option(False, "--json", help="print the outcome (or the dry run) as JSON"),
 ) -> None:
@@ -81,8 +94,15 @@ def run(
         if dry_run:
             plan = api.dry_run(config, ids, state.actor)
             if json_out:
-                print_json({"dry_run": True, "requests": {
-                    str(r): [row if isinstance(row, str) else vars(row) for row in rows] for r, rows in plan.items()}})
+                print_json(
+                    {
+                        "dry_run": True,
+                        "requests": {
+                            str(r): [row if isinstance(row, str) else vars(row) for row in rows]
+                            for r, rows in plan.items()
+                        },
+                    }
+                )
             else:
                 _render_dry_run(plan)
             return
@@ -101,37 +121,59 @@ def _run_with_progress(config, ids: list[int], verbose: bool):
     """Run, while a thread counts the stores each request has finished."""
     stores = len(config.settings.stores)
     done = threading.Event()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
         task = progress.add_task(f"running {len(ids)} request(s)", total=len(ids) * max(stores, 1))
 
         def watch() -> None:
             with closing(api.open_requests(config)) as rs:
                 while not done.wait(0.3):
                     finished = sum(len(rs.store_status(r)) for r in ids)
-                    progress.update(task, completed=finished,
-                                    description=f"running {len(ids)} request(s): {finished} store results")
+                    progress.update(
+                        task,
+                        completed=finished,
+                        description=f"running {len(ids)} request(s): {finished} store results",
+                    )
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            return api.run(config, state.config_path(), ids, state.actor,
-                           log_level="INFO" if verbose else "WARNING")
+            return api.run(
+                config, state.config_path(), ids, state.actor, log_level="INFO" if verbose else "WARNING"
+            )
         finally:
             done.set()
             watcher.join()
 
 
 def _render_dry_run(plan: dict[int, list]) -> None:
-    table = Table("request", "store", "collection", "found", "would delete", "would mask", "retained", "note",
-                  title="dry run: nothing was changed")
+    table = Table(
+        "request",
+        "store",
+        "collection",
+        "found",
+        "would delete",
+        "would mask",
+        "retained",
+        "note",
+        title="dry run: nothing was changed",
+    )
     for request_id, rows in plan.items():
         for row in rows:
             if isinstance(row, str):
                 table.add_row(str(request_id), "", "", "", "", "", "", f"[red]{row}[/red]")
             else:
-                table.add_row(str(request_id), row.store, row.collection, str(row.found), str(row.deleted),
-                              str(row.masked), str(row.retained), row.reason or "")
+                table.add_row(
+                    str(request_id),
+                    row.store,
+                    row.collection,
+                    str(row.found),
+                    str(row.deleted),
+                    str(row.masked),
+                    str(row.retained),
+                    row.reason or "",
+                )
     out.print(table)
 
 
@@ -143,13 +185,28 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         stores = rs.store_status(request_id)
         history = rs.transitions(request_id)
     data = {
-        "id": record.id, "state": record.state, "type": record.type, "tenant": record.tenant,
-        "received_at": record.received_at.isoformat(), "due_at": record.due_at.isoformat(),
-        "identities_held": record.identities_held, "subject_refs": list(record.subject_refs),
-        "error": record.error, "probe": record.probe, "stores": stores,
+        "id": record.id,
+        "state": record.state,
+        "type": record.type,
+        "tenant": record.tenant,
+        "received_at": record.received_at.isoformat(),
+        "due_at": record.due_at.isoformat(),
+        "identities_held": record.identities_held,
+        "subject_refs": list(record.subject_refs),
+        "error": record.error,
+        "probe": record.probe,
+        "stores": stores,
         "results": [vars(r) for r in results],
-        "history": [{"at": h["at"].isoformat(), "actor": h["actor"], "from": h["from_state"], "to": h["to_state"],
-                     "note": h["note"]} for h in history],
+        "history": [
+            {
+                "at": h["at"].isoformat(),
+                "actor": h["actor"],
+                "from": h["from_state"],
+                "to": h["to_state"],
+                "note": h["note"],
+            }
+            for h in history
+        ],
     }
     if json_out:
         print_json(data)
@@ -162,24 +219,39 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
         out.print(f"verification probe: {verdict}")
     if results:
-        table = Table("store", "collection", "found", "exported", "deleted", "masked", "retained", "residual", "why")
+        table = Table(
+            "store", "collection", "found", "exported", "deleted", "masked", "retained", "residual", "why"
+        )
         for r in results:
-            table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in
-                          ("found", "exported", "deleted", "masked", "retained", "residual")), r.reason or "")
+            table.add_row(
+                r.store,
+                r.collection,
+                *(
+                    str(getattr(r, k))
+                    for k in ("found", "exported", "deleted", "masked", "retained", "residual")
+                ),
+                r.reason or "",
+            )
         out.print(table)
     for h in data["history"]:
-        out.print(f"  {h['at']}  {h['actor']}: {h['from'] or '-'} -> {h['to']}" + (f" ({h['note']})" if h["note"] else ""))
+        out.print(
+            f"  {h['at']}  {h['actor']}: {h['from'] or '-'} -> {h['to']}"
+            + (f" ({h['note']})" if h["note"] else "")
+        )
 
 
 def list_requests(
-    state_filter: str = typer.Option(None, "--state"), tenant: str = typer.Option(None, "--tenant"),
+    state_filter: str = typer.Option(None, "--state"),
+    tenant: str = typer.Option(None, "--tenant"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List requests, optionally by state or tenant."""
     with user_errors(), closing(api.open_requests(state.config())) as rs:
         records = rs.list(state_filter, tenant)
-    rows = [{"id": r.id, "state": r.state, "type": r.type, "tenant": r.tenant, "due_at": r.due_at.isoformat()}
-            for r in records]
+    rows = [
+        {"id": r.id, "state": r.state, "type": r.type, "tenant": r.tenant, "due_at": r.due_at.isoformat()}
+        for r in records
+    ]
     if json_out:
         print_json(rows)
         return

@@ -1,0 +1,139 @@
+"""Bad input gets a clear message, exit status 2, and changes nothing; failures are resumable."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+
+import sqlalchemy as sa
+
+from connectors import open_store
+from dsr_pipelines import processing, shop
+from dsr_pipelines.config import load_config
+from dsr_pipelines.datamap import load_datamap
+
+
+def _submit(project, *identity: str):
+    args = ["submit", "--tenant", "acme", "--type", "erasure"]
+    for item in identity:
+        args += ["--identity", item]
+    return project.cli(*args, expect=None)
+
+
+def test_malformed_empty_wildcard_and_unknown_identities_are_refused(sqlite_project):
+    cases = {
+        "email=not-an-email": "not a valid email address",
+        "email=": "empty",
+        "email=*@example.com": "wildcards",
+        "phone=12": "phone number",
+        "noequals": "KIND=VALUE",
+        "ssn=123-45-6789": "no datamap field has this identity kind",
+    }
+    for pair, message in cases.items():
+        result = _submit(sqlite_project, pair)
+        assert result.exit_code == 2, pair
+        assert message in result.stderr, (pair, result.stderr)
+        value = pair.partition("=")[2]
+        assert not value or value not in result.stderr  # the value is never echoed
+        assert "Traceback" not in result.stderr
+    assert json.loads(sqlite_project.cli("list", "--json").stdout) == []
+
+
+def test_identities_are_normalised_before_lookup(sqlite_project):
+    person = sqlite_project.people[0]
+    shouted = f"  {person.email.upper()} "
+    request_id = int(_submit(sqlite_project, f"email={shouted}", "phone=+44 7700 900001").stdout)
+    with closing(sqlite_project.requests()) as rs:
+        (subject,) = rs.subjects([request_id])
+    assert {(i.kind, i.value) for i in subject.identities} == {
+        ("email", person.email),
+        ("phone", "+447700900001"),
+    }
+
+
+def test_unknown_store_and_bad_config_are_named(sqlite_project):
+    result = sqlite_project.cli("datamap", "init", "--store", "nope", expect=2)
+    assert "unknown store 'nope'" in result.stderr
+    sqlite_project.write_config(response_period="P1X")
+    result = sqlite_project.cli("list", expect=2)
+    assert "response_period" in result.stderr and "ISO-8601" in result.stderr
+
+
+def test_unverified_and_unknown_requests_do_not_run(sqlite_project):
+    person = sqlite_project.people[0]
+    request_id = sqlite_project.cli(
+        "submit", "--tenant", person.tenant, "--type", "access", "--identity", f"email={person.email}"
+    ).stdout.strip()
+    assert "verify it first" in sqlite_project.cli("run", request_id, expect=2).stderr
+    assert "no request 999" in sqlite_project.cli("run", "999", expect=2).stderr
+    sqlite_project.cli("verify", request_id)
+    sqlite_project.cli("run", request_id)
+
+
+def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(sqlite_project, tmp_path):
+    project = sqlite_project
+    crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
+    person = project.people[4]
+    project.write_config(
+        stores=[
+            {"name": "shop", "kind": "sql", "url": project.shop_url},
+            {"name": "crm", "kind": "sql", "url": "postgresql+psycopg://postgres@127.0.0.1:1/test"},
+        ]
+    )
+    crm_map = {
+        "collections": {
+            "contacts": {
+                "primary_key": ["id"],
+                "fields": {"email": {"category": "email", "identity": "email"}},
+            }
+        }
+    }
+    project.write_datamap({"shop": shop.DATAMAP, "crm": crm_map})
+    before = project.snapshot()
+    request_id = project.submit(person, "erasure")
+    project.cli("run", str(request_id), expect=1)
+    status = json.loads(project.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "failed" and "store crm" in status["error"]
+    assert project.snapshot() == before  # the reachable store was not touched either
+
+    engine = sa.create_engine(crm_url)  # the store comes back (here: at a new address)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)"))
+        conn.execute(
+            sa.text("INSERT INTO contacts VALUES (1, :e), (2, 'someone@else.org')"), {"e": person.email}
+        )
+    project.write_config(
+        stores=[
+            {"name": "shop", "kind": "sql", "url": project.shop_url},
+            {"name": "crm", "kind": "sql", "url": crm_url},
+        ]
+    )
+    project.cli("run", str(request_id))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id FROM contacts")).scalars().all() == [2]
+    assert json.loads(project.cli("status", str(request_id), "--json").stdout)["state"] == "completed"
+
+
+def test_crash_after_store_commit_resumes_without_double_effects(sqlite_project):
+    project = sqlite_project
+    person = project.people[8]
+    request_id = project.submit(person, "erasure")
+    config = load_config(project.config_path)
+    with closing(project.requests()) as rs:  # a run that erased the store, then died before recording it
+        rs.start([request_id], "crashed-run")
+
+        connector = open_store("shop", "sql", project.shop_url)
+        processing.erase(
+            "shop",
+            load_datamap(config.datamap_path).stores["shop"],
+            connector,
+            rs.subjects([request_id]),
+            rs.keys,
+        )
+        connector.close()
+    after_crash = project.snapshot()
+    project.cli("run", str(request_id))
+    assert project.snapshot() == after_crash  # nothing masked twice, nothing else changed
+    status = json.loads(project.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "completed" and status["probe"]["residual"] == 0
+    assert [h["to"] for h in status["history"]] == ["received", "verified", "running", "running", "completed"]

@@ -1,0 +1,95 @@
+"""Dagster wiring: the workspace loads, the sensor batches, and no personal data reaches Dagster."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from dsr_pipelines.resources import RequestStoreResource
+from dsr_pipelines.sensors import dsr_job_on_verified_requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_workspace_loads_one_definitions_with_job_and_sensor():
+    (entry,) = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    module = importlib.import_module(entry["python_module"]["module_name"])
+    defs = getattr(module, entry["python_module"]["attribute"])
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    assert [j.name for j in repo.get_all_jobs() if not j.name.startswith("__")] == ["dsr_job"]
+    assert [s.name for s in repo.sensor_defs] == ["dsr_job_on_verified_requests"]
+
+
+def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):
+    p = sqlite_project
+    erasures = [p.submit(person, "erasure") for person in p.people[:3]]
+    access = p.submit(p.people[3], "access")
+    unverified = p.cli(
+        "submit", "--tenant", "acme", "--type", "access", "--identity", f"email={p.people[4].email}"
+    ).stdout.strip()
+    resource = RequestStoreResource(config_path=str(p.config_path))
+
+    def tick(cursor):
+        with dg.build_sensor_context(cursor=cursor, resources={"requests": resource}) as context:
+            return dsr_job_on_verified_requests(context)
+
+    result = tick(None)
+    runs = {r.run_key: r for r in result.run_requests}
+    assert set(runs) == {f"erasure:{erasures[0]}-{erasures[-1]}", str(access)}
+    batch = runs[f"erasure:{erasures[0]}-{erasures[-1]}"]
+    assert batch.run_config["ops"]["start_requests"]["config"]["request_ids"] == erasures
+    assert batch.tags["dsr/kind"] == "erasure"
+
+    again = tick(result.cursor)
+    assert isinstance(again, dg.SkipReason)
+    p.cli("verify", unverified)
+    later = tick(result.cursor)
+    assert [r.run_key for r in later.run_requests] == [unverified]
+
+
+def _files_containing(folder: Path, needles: list[str]) -> list[str]:
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits += [f"{path.relative_to(folder)}: {n}" for n in needles if n.encode() in data]
+    return hits
+
+
+def test_no_personal_data_in_dagster_storage_logs_or_run_records(
+    sqlite_project, tmp_path, monkeypatch, caplog, capfd
+):
+    p = sqlite_project
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    people = p.people[10:14]
+    ids = [p.submit(person, "erasure", "--identity", f"phone={person.phone}") for person in people[:2]]
+    ids += [p.submit(person, "access") for person in people[2:]]
+    caplog.set_level(logging.DEBUG)
+    p.cli("run", *map(str, ids), "--verbose")
+
+    needles = [v for person in people for v in (person.email, person.phone, person.name)]
+    assert _files_containing(home, needles) == []
+    instance = dg.DagsterInstance.get()
+    runs = instance.get_runs()
+    assert runs
+    records = json.dumps([(r.run_config, r.tags) for r in runs], default=str)
+    events = json.dumps([str(e) for r in runs for e in instance.all_logs(r.run_id)])
+    logs = caplog.text + "".join(capfd.readouterr())
+    for needle in needles:
+        assert needle not in records and needle not in events and needle not in logs, needle
+    # The request store keeps identities encrypted, the ledger keeps references, staged exports are
+    # encrypted: only the shop itself still holds the access subjects (the erased ones are gone).
+    shop_db = Path(p.shop_url.removeprefix("sqlite:///")).name
+    hits = _files_containing(p.root, [v for person in people for v in (person.email, person.phone)])
+    assert sorted(hits) == sorted(
+        f"{shop_db}: {v}" for person in people[2:] for v in (person.email, person.phone)
+    )

@@ -1,0 +1,68 @@
+"""Datamap bootstrap from reflection, and checks that name each problem by its key path."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from dsr_pipelines import shop
+from dsr_pipelines.datamap import load_datamap
+
+
+def test_init_drafts_keys_references_and_identity_guesses(project):
+    (project.root / "datamap.yaml").unlink()
+    result = project.cli("datamap", "init", "--store", "shop")
+    assert "6 collections" in result.stdout
+    drafted = load_datamap(project.root / "datamap.yaml").stores["shop"].collections
+    assert set(drafted) == {"customers", "addresses", "orders", "order_lines", "returns", "support_tickets"}
+    assert drafted["addresses"].primary_key == ["customer_id", "seq"]
+    (ret,) = drafted["returns"].references
+    assert (ret.fields, ret.to, ret.to_fields) == (
+        ["order_id", "line_no"],
+        "order_lines",
+        ["order_id", "line_no"],
+    )
+    assert drafted["customers"].identity_fields() == {"id": "customer_id", "email": "email", "phone": "phone"}
+    assert drafted["support_tickets"].identity_fields() == {"email": "email"}
+    assert drafted["customers"].tenant_field == "tenant_id"
+    referral = next(r for r in drafted["customers"].references if r.to == "customers")
+    assert referral.follow is False  # one customer referring another is not ownership
+    assert not any(c.reviewed for c in drafted.values())
+    project.cli("datamap", "check")
+    assert "already maps store shop" in project.cli("datamap", "init", "--store", "shop", expect=2).stderr
+
+
+def test_check_reports_every_problem_with_its_key_path(sqlite_project):
+    broken = copy.deepcopy(shop.DATAMAP)
+    cols = broken["collections"]
+    cols["customers"]["fields"]["shoe_size"] = {"category": "physical"}
+    cols["orders"]["references"].append({"fields": ["customer_id"], "to": "ghosts", "to_fields": ["id"]})
+    cols["addresses"]["fields"]["street"] = {"identity": "street"}
+    cols["invoices"] = {"primary_key": ["id"], "fields": {"email": {"category": "email"}}}
+    cols["returns"]["references"][0]["to_fields"] = ["order_id", "line_number"]
+    cols["loops"] = {"fields": {}, "references": [{"fields": ["a"], "to": "loops", "to_fields": ["b"]}]}
+    sqlite_project.write_datamap({"shop": broken, "warehouse": {"collections": {}}})
+    result = sqlite_project.cli("datamap", "check", expect=1)
+    expected = [
+        "stores.warehouse: unknown store",
+        "stores.shop.collections.customers.fields.shoe_size: no such column in customers",
+        "stores.shop.collections.orders.references[1]: refers to ghosts",
+        "stores.shop.collections.addresses.fields.street: identity street has no category",
+        "stores.shop.collections.invoices: no such table",
+        "stores.shop.collections.returns.references[0]: to_field line_number: no such column in order_lines",
+        "stores.shop.collections.loops: in reference cycle loops -> loops without a primary_key",
+    ]
+    text = " ".join(result.stderr.split())
+    for line in expected:
+        assert line in text, line
+
+
+def test_static_errors_name_the_setting(sqlite_project):
+    broken = copy.deepcopy(shop.DATAMAP)
+    broken["collections"]["orders"].pop("legal_basis")
+    (sqlite_project.root / "datamap.yaml").write_text(
+        yaml.safe_dump({"version": 1, "stores": {"shop": broken}})
+    )
+    result = sqlite_project.cli("datamap", "check", expect=2)
+    assert "stores.shop.collections.orders" in result.stderr and "legal_basis" in result.stderr
