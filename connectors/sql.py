@@ -64,6 +64,7 @@ class SqlConnector:
         # hide_parameters: a failed statement's text ends up in logs and Dagster's event log.
         self.engine = sa.create_engine(url, hide_parameters=True, pool_pre_ping=True)
         self._metadata = sa.MetaData()
+        self._collections: list[CollectionInfo] | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -92,12 +93,12 @@ class SqlConnector:
         return self._metadata.tables[collection]
 
     def collections(self) -> list[CollectionInfo]:
-        with self._errors("reflect"):
-            self._metadata.reflect(bind=self.engine)
-        return [self._info(t) for t in self._metadata.sorted_tables]
-
-    def collection(self, name: str) -> CollectionInfo:
-        return self._info(self.table(name))
+        """Every table with keys and references, reflected once per connector."""
+        if self._collections is None:
+            with self._errors("reflect"):
+                self._metadata.reflect(bind=self.engine)
+            self._collections = [self._info(t) for t in self._metadata.sorted_tables]
+        return self._collections
 
     @staticmethod
     def _info(table: sa.Table) -> CollectionInfo:
@@ -123,6 +124,9 @@ class SqlConnector:
 
     def _condition(self, table: sa.Table, keys: pa.Table) -> Iterator[sa.ColumnElement[bool]]:
         """`IN` over bounded chunks of key tuples, with bound (expanding) parameters."""
+        missing = [name for name in keys.column_names if name not in table.c]
+        if missing:
+            raise StoreError(f"store {self.name}: table {table.name} has no column {', '.join(missing)}")
         columns = [table.c[name] for name in keys.column_names]
         for start in range(0, keys.num_rows, self.chunk):
             part = keys.slice(start, self.chunk)

@@ -1,0 +1,3 @@
+from .erasure import main
+
+main()

@@ -1,0 +1,152 @@
+"""Batched erasure against one request per run, and the time to find one subject, on PostgreSQL.
+
+    python -m bench [--people 100000] [--sample 50] [--full]
+
+Builds the shop schema in a fresh PostgreSQL schema with over a million related rows, then in
+the same run: erases 1,000 subjects in one batched run of `dsr_job`, erases 1,000 other
+subjects one request per run (a sample of `--sample` runs extrapolated to 1,000, or all of them
+with `--full`), and times `find_subjects` for single subjects (access lookup, indexed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from connectors import SqlConnector
+from dsr_pipelines import api, shop
+from dsr_pipelines.config import load_config
+from dsr_pipelines.datamap import parse_datamap
+from dsr_pipelines.lookup import find_subjects
+from dsr_pipelines.request_store import Subject
+
+ADMIN = os.environ.get("DSR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SCHEMA = "dsr_bench"
+
+
+def load(url: str, people: list[shop.Person]) -> int:
+    """Create the schema and COPY every table in; returns the number of rows."""
+    engine = sa.create_engine(url)
+    shop.metadata.create_all(engine)
+    total = 0
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            for table, rows in shop.rows_for(people):
+                cols = [c.name for c in table.columns]
+                with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([row[c] for c in cols])
+                total += len(rows)
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    return total
+
+
+def erased_rows(config, ids: list[int]) -> int:
+    with closing(api.open_requests(config)) as rs:
+        return sum(r.deleted + r.masked for i in ids for r in rs.results(i))
+
+
+def submit_all(config, people: list[shop.Person]) -> list[int]:
+    return [api.submit(config, p.tenant, "erasure", [f"email={p.email}"], "bench", True) for p in people]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--subjects", type=int, default=1000)
+    parser.add_argument("--sample", type=int, default=50, help="single-request runs timed, then extrapolated")
+    parser.add_argument(
+        "--full", action="store_true", help="run all single-request erasures, no extrapolation"
+    )
+    args = parser.parse_args()
+
+    os.environ.setdefault("DSR_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
+    url = f"{ADMIN}?options=-csearch_path%3D{SCHEMA}"
+    try:
+        people = shop.people(args.people, tenants=("acme", "globex"))
+        started = time.perf_counter()
+        rows = load(url, people)
+        print(f"loaded {rows:,} rows for {len(people):,} people in {time.perf_counter() - started:.1f}s")
+
+        work = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
+        (work / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}))
+        (work / "dsr.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "request_store": "sqlite:///state.db",
+                    "datamap": "datamap.yaml",
+                    "export_dir": "exports",
+                    "stores": [{"name": "shop", "kind": "sql", "url": url}],
+                }
+            )
+        )
+        config = load_config(work / "dsr.yaml")
+        config_path = str(work / "dsr.yaml")
+        instance = api.dagster_instance(config)
+
+        # Access lookup of one subject, through the datamap's traversal (indexed), median of 30.
+        store_map = parse_datamap({"stores": {"shop": shop.DATAMAP}}).stores["shop"]
+        connector = SqlConnector("shop", url)
+        find_subjects(store_map, connector, [Subject(0, people[-1].tenant, ())])  # warm up reflection
+        timings = []
+        for p in people[-30:]:
+            subject = Subject(1, p.tenant, (api.parse_identities(config, [f"email={p.email}"])[0],))
+            t0 = time.perf_counter()
+            found = find_subjects(store_map, connector, [subject])
+            timings.append(time.perf_counter() - t0)
+            assert sum(t.num_rows for t in found.values()) >= 10
+        connector.close()
+        access_ms = statistics.median(timings) * 1000
+
+        n = args.subjects
+        batch_ids = submit_all(config, people[:n])
+        t0 = time.perf_counter()
+        outcome = api.run(config, config_path, batch_ids, "bench", instance=instance)
+        batched = time.perf_counter() - t0
+        assert outcome.all_completed, outcome.states
+        batch_rows = erased_rows(config, batch_ids)
+
+        single_people = people[n : 2 * n] if args.full else people[n : n + args.sample]
+        single_ids = submit_all(config, single_people)
+        t0 = time.perf_counter()
+        for request_id in single_ids:
+            assert api.run(config, config_path, [request_id], "bench", instance=instance).all_completed
+        measured = time.perf_counter() - t0
+        single = measured * n / len(single_ids)
+        single_rows = erased_rows(config, single_ids) * n / len(single_ids)
+
+        how = "measured" if args.full else f"extrapolated from {len(single_ids)} runs ({measured:.1f}s)"
+        print(
+            f"batched run, {n} subjects:      {batched:8.1f}s  {batch_rows / batched:10,.0f} rows/s "
+            f"({batch_rows:,} rows deleted or masked)"
+        )
+        print(
+            f"one request per run, {n} subjects: {single:8.1f}s  {single_rows / single:10,.0f} rows/s ({how})"
+        )
+        print(f"ratio (per-request / batched):  {single / batched:8.1f}x   (aim: >= 20x)")
+        print(f"find one subject (access):      {access_ms:8.1f} ms median of {len(timings)} (aim: < 100 ms)")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        admin.dispose()
