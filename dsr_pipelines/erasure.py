@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from connectors import Connector, Delete, EraseOp, Mask, is_masked
 
 from .datamap import CollectionSpec, StoreMap, children_first
-from .lookup import REQUEST, _row_key, _with_join_keys, counts_per_request, lookup, unique_rows
+from .lookup import REQUEST, counts_per_request, lookup, row_key, unique_rows, with_join_keys
 from .request_store import CollectionResult
 
 
@@ -39,8 +39,8 @@ def _subset(table: pa.Table, selector: pa.Array) -> pa.Table | None:
 
 def _is_in(table: pa.Table, cols: Sequence[str], other: pa.Table) -> pa.Array:
     """Per row of `table`: is its tuple of `cols` among `other`'s tuples (same column names)?"""
-    left = _with_join_keys(table.select(list(cols)), cols)
-    right = unique_rows(_with_join_keys(other.select(list(cols)), cols).drop_columns(list(cols)))
+    left = with_join_keys(table.select(list(cols)), cols)
+    right = unique_rows(with_join_keys(other.select(list(cols)), cols).drop_columns(list(cols)))
     marker = right.append_column("_hit", pa.array([True] * right.num_rows))
     keys = [f"_k{i}" for i in range(len(cols))]
     left = left.append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
@@ -101,10 +101,10 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
             if referencing is None:
                 continue
             if child in deleting:  # referencing rows that go first do not hold this row back
-                gone = _is_in(referencing, _row_key(store.collections[child], referencing), deleting[child])
+                gone = _is_in(referencing, row_key(store.collections[child], referencing), deleting[child])
                 referencing = referencing.filter(pc.invert(gone))
             elif child == name:
-                referencing = referencing.filter(pc.invert(_is_in(referencing, _row_key(spec, rows), rows)))
+                referencing = referencing.filter(pc.invert(_is_in(referencing, row_key(spec, rows), rows)))
             if referencing.num_rows:
                 renamed = referencing.select(fields).rename_columns(to_fields)
                 blocked = pc.or_(blocked, _is_in(rows, to_fields, renamed))
@@ -133,7 +133,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
 def operations(store: StoreMap, plans: Sequence[CollectionPlan], hash_key: bytes) -> list[EraseOp]:
     ops = []
     for p in plans:
-        key = _row_key(store.collections[p.collection], p.found)
+        key = row_key(store.collections[p.collection], p.found)
         if p.delete is not None:
             ops.append(EraseOp(p.collection, unique_rows(p.delete.select(key)), Delete()))
         if p.mask is not None and p.mask_fields:

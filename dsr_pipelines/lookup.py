@@ -21,13 +21,13 @@ from .request_store import Subject
 REQUEST = "_request"
 
 
-def _with_join_keys(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+def with_join_keys(table: pa.Table, columns: Sequence[str]) -> pa.Table:
     for i, name in enumerate(columns):
         table = table.append_column(f"_k{i}", pc.cast(table[name], pa.string()))
     return table
 
 
-def _drop_join_keys(table: pa.Table, n: int) -> pa.Table:
+def drop_join_keys(table: pa.Table, n: int) -> pa.Table:
     return table.drop_columns([f"_k{i}" for i in range(n)])
 
 
@@ -44,15 +44,15 @@ def lookup(connector: Connector, collection: str, keys: pa.Table) -> pa.Table | 
     batches = list(connector.find(collection, unique_rows(keys.select(match_cols))))
     if not batches:
         return None
-    rows = _with_join_keys(pa.Table.from_batches(batches), match_cols)
-    right = _with_join_keys(keys, match_cols).drop_columns(match_cols)
+    rows = with_join_keys(pa.Table.from_batches(batches), match_cols)
+    right = with_join_keys(keys, match_cols).drop_columns(match_cols)
     joined = rows.join(
         right, keys=[f"_k{i}" for i in range(len(match_cols))], join_type="inner", use_threads=False
     )
-    return _drop_join_keys(joined, len(match_cols))
+    return drop_join_keys(joined, len(match_cols))
 
 
-def _row_key(spec: CollectionSpec, table: pa.Table) -> list[str]:
+def row_key(spec: CollectionSpec, table: pa.Table) -> list[str]:
     return list(spec.primary_key) or [c for c in table.column_names if c != REQUEST]
 
 
@@ -60,13 +60,13 @@ def _only_new(spec: CollectionSpec, rows: pa.Table, known: pa.Table | None) -> p
     """Rows (per request) not yet in `known`."""
     if known is None:
         return rows
-    cols = _row_key(spec, rows) + [REQUEST]
-    left = _with_join_keys(rows, cols)
-    right = _with_join_keys(known.select(cols), cols).drop_columns(cols)
+    cols = row_key(spec, rows) + [REQUEST]
+    left = with_join_keys(rows, cols)
+    right = with_join_keys(known.select(cols), cols).drop_columns(cols)
     new = left.join(
         right, keys=[f"_k{i}" for i in range(len(cols))], join_type="left anti", use_threads=False
     )
-    return _drop_join_keys(new, len(cols))
+    return drop_join_keys(new, len(cols))
 
 
 def _tenant_column(subjects: Sequence[Subject], requests: pa.Array) -> pa.Array:

@@ -422,7 +422,7 @@ class RequestStore:
             if results:
                 conn.execute(
                     sa.insert(results_t),
-                    [{"request_id": request_id, **{k: v for k, v in vars(r).items()}} for r in results],
+                    [{"request_id": request_id, **vars(r)} for r in results],
                 )
             conn.execute(
                 sa.insert(store_runs_t).values(

@@ -83,6 +83,11 @@ class StoresResource(dg.ConfigurableResource):
         return down
 
 
-def resources_for(config_path: str | None = None) -> dict[str, dg.ConfigurableResource]:
+def resources_for(config_path: str | None = None) -> dict:
     path = config_path or os.environ.get("DSR_CONFIG", "dsr.yaml")
-    return {"requests": RequestStoreResource(config_path=path), "stores": StoresResource(config_path=path)}
+    return {
+        "requests": RequestStoreResource(config_path=path),
+        "stores": StoresResource(config_path=path),
+        # Outputs are pickled under the instance's storage, as under `dagster dev`; they are ids and counts.
+        "io_manager": dg.FilesystemIOManager(),
+    }

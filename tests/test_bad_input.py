@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from contextlib import closing
 
@@ -137,3 +138,20 @@ def test_crash_after_store_commit_resumes_without_double_effects(sqlite_project)
     status = json.loads(project.cli("status", str(request_id), "--json").stdout)
     assert status["state"] == "completed" and status["probe"]["residual"] == 0
     assert [h["to"] for h in status["history"]] == ["received", "verified", "running", "running", "completed"]
+
+
+def test_a_failing_statement_rolls_back_the_whole_store_and_leaks_no_values(project):
+    """One transaction per store: addresses deleted before the failing mask come back."""
+    broken = copy.deepcopy(shop.DATAMAP)
+    broken["collections"]["customers"]["fields"]["name"]["mask"] = "null"  # name is NOT NULL
+    project.write_datamap({"shop": broken})
+    person = project.people[3]
+    before = project.snapshot()
+    request_id = project.submit(person, "erasure")
+    project.cli("run", str(request_id), expect=1)
+    status = json.loads(project.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "failed" and "store shop" in status["error"]
+    assert person.name not in status["error"] and person.email not in status["error"]
+    assert project.snapshot() == before
+    project.write_datamap({"shop": shop.DATAMAP})  # fixed: the same request resumes and completes
+    project.cli("run", str(request_id))

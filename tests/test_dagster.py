@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -92,4 +95,21 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     hits = _files_containing(p.root, [v for person in people for v in (person.email, person.phone)])
     assert sorted(hits) == sorted(
         f"{shop_db}: {v}" for person in people[2:] for v in (person.email, person.phone)
+    )
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Validation successful for code location dsr_pipelines.definitions" in result.stdout + result.stderr
     )

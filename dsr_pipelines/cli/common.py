@@ -16,8 +16,8 @@ from connectors import StoreError
 from ..config import Config, find_config_path, load_config
 from ..errors import DsrError
 
-out = Console(highlight=False)  # results only
-err = Console(stderr=True, highlight=False)  # progress, messages, errors
+out = Console(highlight=False, soft_wrap=True)  # results only; never hard-wrapped, so pipes see whole lines
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, messages, errors
 
 EXIT_PROBLEM = 1  # ran, and found a problem (broken ledger, request not completed)
 EXIT_BAD_INPUT = 2
