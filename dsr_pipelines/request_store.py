@@ -225,15 +225,8 @@ class RequestStore:
             conn.execute(
                 sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now)
             )
-            self.ledger.append(
-                conn,
-                at=now,
-                actor=actor,
-                event="due_date_extended",
-                tenant=record.tenant,
-                request_id=request_id,
-                subject_refs=record.subject_refs,
-                details={"due_at": due.isoformat(), "reason": reason},
+            self._audit(
+                conn, record, "due_date_extended", actor, now, {"due_at": due.isoformat(), "reason": reason}
             )
         return due
 
@@ -433,15 +426,13 @@ class RequestStore:
                 k: sum(getattr(r, k) for r in results)
                 for k in ("found", "exported", "deleted", "masked", "retained", "residual")
             }
-            self.ledger.append(
+            self._audit(
                 conn,
-                at=now,
-                actor=actor,
-                event=f"store_{status}",
-                tenant=record.tenant,
-                request_id=request_id,
-                subject_refs=record.subject_refs,
-                details={"store": store, **totals, **({"error": error} if error else {})},
+                record,
+                f"store_{status}",
+                actor,
+                now,
+                {"store": store, **totals, **({"error": error} if error else {})},
             )
 
     def results(self, request_id: int) -> list[CollectionResult]:
@@ -473,27 +464,24 @@ class RequestStore:
                     .where(identities_t.c.request_id == request_id)
                     .values(ciphertext=None)
                 )
-                self.ledger.append(
-                    conn,
-                    at=now,
-                    actor=actor,
-                    event="identities_removed",
-                    tenant=record.tenant,
-                    request_id=request_id,
-                    subject_refs=record.subject_refs,
-                    details={},
-                )
+                self._audit(conn, record, "identities_removed", actor, now, {})
+
+    def _audit(
+        self, conn, record: RequestRecord, event: str, actor: str, at: datetime, details: dict
+    ) -> None:
+        """A ledger event about one request, in the caller's transaction."""
+        self.ledger.append(
+            conn,
+            at=at,
+            actor=actor,
+            event=event,
+            tenant=record.tenant,
+            request_id=record.id,
+            subject_refs=record.subject_refs,
+            details=details,
+        )
 
     def audit(self, request_id: int, event: str, actor: str, details: dict) -> None:
         record = self.get(request_id)
         with self.engine.begin() as conn:
-            self.ledger.append(
-                conn,
-                at=self.clock(),
-                actor=actor,
-                event=event,
-                tenant=record.tenant,
-                request_id=request_id,
-                subject_refs=record.subject_refs,
-                details=details,
-            )
+            self._audit(conn, record, event, actor, self.clock(), details)
