@@ -95,6 +95,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
             )
             continue
         blocked = pa.array([False] * rows.num_rows)
+        self_refs = []  # references among this collection's own candidates
         for child, fields, to_fields in _incoming(store, connector, name):
             keys = pa.table([rows[f] for f in to_fields] + [rows[REQUEST]], names=[*fields, REQUEST])
             referencing = lookup(connector, child, keys)
@@ -104,18 +105,33 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
                 gone = _is_in(referencing, row_key(store.collections[child], referencing), deleting[child])
                 referencing = referencing.filter(pc.invert(gone))
             elif child == name:
-                referencing = referencing.filter(pc.invert(_is_in(referencing, row_key(spec, rows), rows)))
+                internal = _is_in(referencing, row_key(spec, rows), rows)
+                self_refs.append((referencing.filter(internal), fields, to_fields))
+                referencing = referencing.filter(pc.invert(internal))
             if referencing.num_rows:
-                renamed = referencing.select(fields).rename_columns(to_fields)
-                blocked = pc.or_(blocked, _is_in(rows, to_fields, renamed))
+                blocked = pc.or_(
+                    blocked, _is_in(rows, to_fields, referencing.select(fields).rename_columns(to_fields))
+                )
+        # A candidate that is kept keeps what it references here too (a kept customer's referrer).
+        while self_refs:
+            kept_now = rows.filter(blocked)
+            before = pc.sum(blocked).as_py() or 0
+            for internal, fields, to_fields in self_refs:
+                holders = internal.filter(_is_in(internal, row_key(spec, rows), kept_now))
+                if holders.num_rows:
+                    targets = holders.select(fields).rename_columns(to_fields)
+                    blocked = pc.or_(blocked, _is_in(rows, to_fields, targets))
+            if (pc.sum(blocked).as_py() or 0) == before:
+                break
         to_delete = _subset(rows, pc.invert(blocked))
         kept = rows.filter(blocked)
         to_mask = _subset(kept, _unmasked(spec, kept)) if spec.personal_fields() else None
         if to_delete is not None:
             deleting[name] = to_delete
-        reason = (
-            "still referenced by rows that are kept: masked instead of deleted" if kept.num_rows else None
-        )
+        reason = None
+        if kept.num_rows:
+            instead = "masked instead of deleted" if spec.personal_fields() else "kept (no personal fields)"
+            reason = f"still referenced by rows that are kept: {instead}"
         plans.append(
             CollectionPlan(
                 name,

@@ -176,3 +176,22 @@ def test_batch_of_erasures_and_a_subject_without_data(project):
     empty = _status(project, int(nobody))
     assert empty["state"] == "completed"
     assert sum(r["found"] for r in empty["results"]) == 0 and empty["probe"]["residual"] == 0
+
+
+def test_a_kept_row_keeps_the_row_it_references_in_the_same_table(project):
+    """Customer 3 is masked (orders retained) and was referred by customer 500: 500 is masked, not deleted."""
+    referrer = shop.Person(500, "acme", "referrer.500@example.org", "+447700900500", "Rita Referrer")
+    engine = project.engine()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(shop.customers).values(
+                id=500, tenant_id="acme", email=referrer.email, phone=referrer.phone, name=referrer.name
+            )
+        )
+        conn.execute(sa.update(shop.customers).where(shop.customers.c.id == 3).values(referred_by=500))
+    engine.dispose()
+    ids = [project.submit(project.people[2], "erasure"), project.submit(referrer, "erasure")]
+    project.cli("run", *map(str, ids))
+    after = {r[0]: r for r in project.snapshot()["customers"]}
+    assert after[3][5] == 500 and after[500][2].startswith("hash:") and after[500][4] == REDACTED
+    assert _counts(_status(project, ids[1]))["customers"]["masked"] == 1
