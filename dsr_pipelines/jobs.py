@@ -16,4 +16,5 @@ def dsr_job():
 
 
 def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
-    return dg.RunConfig(ops={"start_requests": {"config": {"request_ids": request_ids, "actor": actor}}})
+    ids = {"request_ids": request_ids, "actor": actor}
+    return dg.RunConfig(ops={"start_requests": {"config": ids}, "finish_requests": {"config": ids}})

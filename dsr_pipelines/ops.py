@@ -149,15 +149,16 @@ def apply_store(
 @dg.op
 def finish_requests(
     context: dg.OpExecutionContext,
+    config: DsrRunConfig,
     summaries: list[StoreSummary],
     requests: RequestStoreResource,
     stores: StoresResource,
 ) -> dict[str, int]:
     """Decide each request's final state from what every store recorded, and seal access packages."""
     rs, cfg = requests.store, requests.config
-    ids = sorted({r for s in summaries for r in s.request_ids})
     outcome: dict[str, int] = {}
-    for record in rs.get_many(ids):
+    # The run's ids, not the summaries': a resumed request whose stores are all done has no pending work.
+    for record in rs.get_many(config.request_ids):
         if record.state != "running":
             continue
         status = rs.store_status(record.id)
@@ -166,7 +167,7 @@ def finish_requests(
         residual = sum(r.residual for r in rs.results(record.id))
         probe = {"residual": residual, "stores": sorted(status)} if record.type == "erasure" else None
         if failed or missing:
-            note = "; ".join(f"{e}" for e in failed.values()) or f"stores not processed: {missing}"
+            note = "; ".join(failed.values()) or f"stores not processed: {missing}"
             state = "failed"
             note += "; run again to resume"
         elif residual:

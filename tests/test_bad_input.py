@@ -155,3 +155,26 @@ def test_a_failing_statement_rolls_back_the_whole_store_and_leaks_no_values(proj
     assert project.snapshot() == before
     project.write_datamap({"shop": shop.DATAMAP})  # fixed: the same request resumes and completes
     project.cli("run", str(request_id))
+
+
+def test_crash_after_every_store_recorded_but_before_finishing_resumes(sqlite_project):
+    project = sqlite_project
+    person = project.people[9]
+    request_id = project.submit(person, "erasure")
+    config = load_config(project.config_path)
+    with closing(project.requests()) as rs:  # every store done and recorded, then the run died
+        rs.start([request_id], "crashed-run")
+        connector = open_store("shop", "sql", project.shop_url)
+        summary = processing.erase(
+            "shop",
+            load_datamap(config.datamap_path).stores["shop"],
+            connector,
+            rs.subjects([request_id]),
+            rs.keys,
+        )
+        connector.close()
+        rs.record_store(request_id, "shop", "done", summary.results[request_id], "crashed-run")
+    project.cli("run", str(request_id))
+    status = json.loads(project.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "completed" and status["probe"]["residual"] == 0
+    assert sum(r["deleted"] for r in status["results"]) > 0  # the crashed attempt's counts are kept
