@@ -29,7 +29,8 @@ from dsr_pipelines.datamap import parse_datamap
 from dsr_pipelines.lookup import find_subjects
 from dsr_pipelines.request_store import Subject
 
-ADMIN = os.environ.get("DSR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from .pg import scratch_schema
+
 SCHEMA = "dsr_bench"
 
 
@@ -65,7 +66,7 @@ def submit_all(config, people: list[shop.Person]) -> list[int]:
     return [api.submit(config, p.tenant, "erasure", [f"email={p.email}"], "bench", True) for p in people]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -75,15 +76,10 @@ def main() -> None:
     parser.add_argument(
         "--full", action="store_true", help="run all single-request erasures, no extrapolation"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     os.environ.setdefault("DSR_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
-    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-    url = f"{ADMIN}?options=-csearch_path%3D{SCHEMA}"
-    try:
+    with scratch_schema(SCHEMA) as url:
         people = shop.people(args.people, tenants=("acme", "globex"))
         started = time.perf_counter()
         rows = load(url, people)
@@ -146,7 +142,3 @@ def main() -> None:
         )
         print(f"ratio (per-request / batched):  {single / batched:8.1f}x   (aim: >= 20x)")
         print(f"find one subject (access):      {access_ms:8.1f} ms median of {len(timings)} (aim: < 100 ms)")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin.dispose()
