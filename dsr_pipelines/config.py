@@ -56,6 +56,24 @@ class GuardConfig(_Strict):
         return max(self.min_rows, int(self.max_share * total_rows))
 
 
+class DiscoveryConfig(_Strict):
+    sample_rows: int = Field(1000, ge=1, le=100_000, description="rows sampled per table")
+    max_chars: int = Field(2000, ge=16, le=100_000, description="analysed length of one value")
+    countries: list[str] = Field(
+        [], description="ISO 3166 codes whose national-id recognizers are enabled (e.g. US, GB)"
+    )
+    recognizers: str | None = Field(None, description="YAML file of the project's own pattern recognizers")
+    ner_model: str | None = Field(None, description="installed spaCy model for person names in text")
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, countries: list[str]) -> list[str]:
+        bad = [c for c in countries if len(c) != 2 or not c.isalpha()]
+        if bad:
+            raise ValueError(f"not two-letter country codes: {', '.join(bad)}")
+        return [c.upper() for c in countries]
+
+
 class TenantConfig(_Strict):
     response_period: str | None = None
 
@@ -71,6 +89,7 @@ class Settings(_Strict):
     response_period: str = "P1M"
     tenants: dict[str, TenantConfig] = {}
     guard: GuardConfig = GuardConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
     stores: list[StoreConfig] = []
 
     @field_validator("stores")

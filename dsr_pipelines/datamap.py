@@ -20,6 +20,8 @@ from connectors import CollectionInfo, Connector, StoreError
 from .errors import DatamapError
 
 MaskMethod = Literal["null", "redact", "hash"]
+# `spans` (free text only): redact just the subject's emails, phones and names inside the text.
+FieldMask = Literal["null", "redact", "hash", "spans"]
 
 
 class _Spec(BaseModel):
@@ -29,7 +31,8 @@ class _Spec(BaseModel):
 class FieldSpec(_Spec):
     category: str | None = None
     identity: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
-    mask: MaskMethod | None = None
+    mask: FieldMask | None = None
+    reviewed: bool = False  # a person confirmed this entry: discovery never changes it
 
 
 class Reference(_Spec):
@@ -69,7 +72,7 @@ class CollectionSpec(_Spec):
         keys = set(self.primary_key) | {f for r in self.references for f in r.fields}
         return keys | ({self.tenant_field} if self.tenant_field else set())
 
-    def personal_fields(self) -> dict[str, MaskMethod]:
+    def personal_fields(self) -> dict[str, FieldMask]:
         """Fields with a category and how each is masked."""
         keys = self.key_fields()
         return {
@@ -127,10 +130,14 @@ def parse_datamap(raw: dict, source: str = "datamap") -> Datamap:
         raise DatamapError(f"{source}: {where}: {first['msg']}") from None
 
 
+def dump_datamap(datamap: Datamap) -> str:
+    """The canonical YAML of a map: defaults left out, so two dumps diff line by line."""
+    data = {"version": 1, **datamap.model_dump(mode="json", exclude_defaults=True)}
+    return yaml.safe_dump(data, sort_keys=False, width=100)
+
+
 def save_datamap(datamap: Datamap, path: Path) -> None:
-    data = datamap.model_dump(mode="json", exclude_defaults=True)
-    data["version"] = 1
-    path.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
+    path.write_text(dump_datamap(datamap))
 
 
 def children_first(store: StoreMap) -> list[str]:

@@ -20,21 +20,39 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import CollectionInfo, Connector, StoreError
 
-from .recognizers import TECHNICAL_ENTITY, Analyzer
+if TYPE_CHECKING:  # Presidio and spaCy take a second to import; only discovery itself needs them
+    from .recognizers import Analyzer
 
 SAMPLE_ROWS = 1000
 MAX_CHARS = 2000  # analysed length of one value; longer text is cut in the database
 PREVALENCE = 0.6  # share of values that must be the entity for a structured column
 MIN_SCORE = 0.4  # Presidio score (after context) for a match to count
+TECHNICAL_ENTITY = "UUID"  # Presidio's UUID matches mark a column as technical
 _TEXT_CHUNK = 200_000  # characters per analyzer call (spaCy refuses texts beyond 1,000,000)
 _SEPARATOR = "\n\x1e\n"  # between values joined into one analyzer call; no pattern crosses it
 
+# Every category discovery proposes without custom recognizers.
+DETECTABLE = frozenset(
+    {
+        "email",
+        "phone",
+        "name",
+        "address",
+        "ip_address",
+        "credit_card",
+        "iban",
+        "national_id",
+        "date_of_birth",
+        "free_text",
+    }
+)
 # Categories whose presence inside prose makes a column "free text with personal data".
 _IN_TEXT = {"email", "phone", "credit_card", "iban", "national_id", "ip_address", "name"}
 # Categories decided from values alone; a technical-sounding name does not overrule them.

@@ -33,8 +33,8 @@ from .errors import ConfigError
 
 LANGUAGE = "en"
 
-# Presidio entity -> datamap category. Entities not listed are ignored, except UUID, which
-# marks a column as technical.
+# Presidio entity -> datamap category. Entities not listed are ignored (discovery reads UUID
+# as the mark of a technical column).
 ENTITY_CATEGORIES = {
     "EMAIL_ADDRESS": "email",
     "PHONE_NUMBER": "phone",
@@ -63,7 +63,6 @@ ENTITY_CATEGORIES = {
     "TH_TNIN": "national_id",
     "DATE_TIME": "date",
 }
-TECHNICAL_ENTITY = "UUID"
 
 # Weak patterns (any 8-17 digits is a "bank number" at 0.05) drown real signals; left out.
 _NOISY = {"UsBankRecognizer", "UsLicenseRecognizer", "MedicalLicenseRecognizer", "UrlRecognizer"}

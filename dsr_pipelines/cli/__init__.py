@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, datamap, demo, requests
+from . import audit, datamap, demo, discover, requests
 from .common import default_actor, state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -27,6 +27,7 @@ requests.register(app)
 app.command("demo")(demo.demo)
 app.add_typer(datamap.app, name="datamap")
 app.add_typer(audit.app, name="audit")
+app.add_typer(discover.app, name="discover")
 
 
 def main() -> None:
