@@ -225,7 +225,7 @@ def _analyze(analyzer: Analyzer, values: list[str], counts: list[int], context: 
     anywhere: Counter[str] = Counter()
     recognizers: dict[str, set[str]] = {}
     example: dict[str, str] = {}
-    entities = [*analyzer.categories, TECHNICAL_ENTITY]
+    entities = analyzer.entities
     i = 0
     while i < len(values):
         starts, parts, size = [], [], 0

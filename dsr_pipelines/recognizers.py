@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import spacy
@@ -200,6 +201,12 @@ class Analyzer:
     categories: dict[str, str]
     identities: frozenset[str]  # categories proposed as identities when a column is mostly unique
     named_entities: bool
+
+    @cached_property
+    def entities(self) -> list[str]:
+        """The entities to ask for: those with a category (or UUID) that a loaded recognizer finds."""
+        wanted = {*self.categories, "UUID"}
+        return sorted(e for e in self.engine.get_supported_entities(LANGUAGE) if e in wanted)
 
 
 def build_analyzer(

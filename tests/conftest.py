@@ -82,6 +82,11 @@ def sqlite_url(tmp_path):
     yield from fresh_database("sqlite", tmp_path)
 
 
+@pytest.fixture
+def pg_url(tmp_path):
+    yield from fresh_database("postgresql", tmp_path)
+
+
 @pytest.fixture(autouse=True)
 def master_key(monkeypatch):
     key = base64.b64encode(b"k" * 32).decode()

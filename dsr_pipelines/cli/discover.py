@@ -24,20 +24,23 @@ def _print_report(report: StoreReport) -> None:
             err.print(f"[yellow]{report.store}.{table.collection} skipped:[/yellow] {table.error}")
             continue
         found = [c for c in table.columns if c.category]
-        out.print(f"[bold]{report.store}.{table.collection}[/bold]  {table.rows} rows sampled ({table.method})")
+        out.print(
+            f"[bold]{report.store}.{table.collection}[/bold]  {table.rows} rows sampled ({table.method})"
+        )
         for c in found:
             evidence = [f"{c.share:.0%} of {c.values} values", *c.recognizers, *c.hints, *c.notes]
             example = f"  e.g. {c.example}" if c.example else ""
             identity = f" identity={c.identity}" if c.identity else ""
-            out.print(
-                f"  {c.field:24} {c.category:14} {c.confidence:.2f}{identity}  ({'; '.join(evidence)}){example}"
-            )
+            line = f"  {c.field:24} {c.category:14} {c.confidence:.2f}{identity}"
+            out.print(f"{line}  ({'; '.join(evidence)}){example}")
 
 
 @app.callback(invoke_without_command=True)
 def discover(
     ctx: typer.Context,
-    store: list[str] = typer.Option(None, "--store", help="store name from dsr.yaml (repeatable; default all)"),
+    store: list[str] = typer.Option(
+        None, "--store", help="store name from dsr.yaml (repeatable; default all)"
+    ),
     sample: int = typer.Option(None, "--sample", min=1, help="rows sampled per table (default 1000)"),
     out_file: Path = typer.Option(None, "--out", help="where to write the proposed datamap for review"),
     as_json: bool = typer.Option(False, "--json", help="print findings, evidence and changes as JSON"),
