@@ -1,6 +1,7 @@
 """Connectors reach stores. They know tables, files and objects, never requests."""
 
 from .base import (
+    HASH_PREFIX,
     REDACTED,
     CollectionInfo,
     Connector,
@@ -9,6 +10,7 @@ from .base import (
     FieldInfo,
     ForeignKey,
     Mask,
+    Rewrite,
     Sample,
     StoreError,
     StoreUnavailable,
@@ -28,6 +30,7 @@ def open_store(name: str, kind: str, url: str) -> Connector:
 
 
 __all__ = [
+    "HASH_PREFIX",
     "REDACTED",
     "CollectionInfo",
     "Connector",
@@ -36,6 +39,7 @@ __all__ = [
     "FieldInfo",
     "ForeignKey",
     "Mask",
+    "Rewrite",
     "Sample",
     "SqlConnector",
     "StoreError",

@@ -68,10 +68,18 @@ class Mask:
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """Set `fields` to new values per row: `values` holds the key columns and each field's new value."""
+
+    fields: tuple[str, ...]
+    values: pa.Table
+
+
+@dataclass(frozen=True)
 class EraseOp:
     collection: str
     keys: pa.Table  # rows to change: the tuples of these columns
-    action: Delete | Mask
+    action: Delete | Mask | Rewrite
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .base import (
     FieldInfo,
     ForeignKey,
     Mask,
+    Rewrite,
     Sample,
     StoreError,
     StoreUnavailable,
@@ -232,6 +233,9 @@ class SqlConnector:
                 if isinstance(op.action, Delete):
                     deletes = (sa.delete(table).where(c) for c in self._condition(table, op.keys))
                     counts.append(sum(conn.execute(stmt).rowcount for stmt in deletes))
+                elif isinstance(op.action, Rewrite):
+                    new = op.action.values.select(list(op.action.fields))
+                    counts.append(_update_rows(conn, table, op.keys, new))
                 else:
                     counts.append(self._mask(conn, table, op.keys, op.action))
         return counts
@@ -253,21 +257,32 @@ class SqlConnector:
 
     @staticmethod
     def _mask_hashed(conn, table, condition, names: list[str], key: bytes) -> int:
-        pk = list(table.primary_key.columns) or [table.c[n] for n in names]
-        rows = conn.execute(sa.select(*pk, *(table.c[n] for n in names)).where(condition)).fetchall()
-        if not rows:
-            return 0
-        where = sa.and_(*(c == sa.bindparam(f"k_{i}") for i, c in enumerate(pk)))
-        stmt = sa.update(table).where(where).values({n: sa.bindparam(f"v_{n}") for n in names})
-        params = []
-        for row in rows:
-            p = {f"k_{i}": row[i] for i in range(len(pk))}
-            for j, name in enumerate(names):
-                old = row[len(pk) + j]
-                p[f"v_{name}"] = None if old is None else _fit(keyed_hash(key, old), table.c[name].type)
-            params.append(p)
+        pk = [c.name for c in table.primary_key.columns] or names  # no key: match on the old values
+        rows = conn.execute(sa.select(*(table.c[n] for n in pk + names)).where(condition)).fetchall()
+        keys = pa.table({n: [r[i] for r in rows] for i, n in enumerate(pk)})
+        hashed = {
+            name: [
+                None if r[len(pk) + j] is None else _fit(keyed_hash(key, r[len(pk) + j]), table.c[name].type)
+                for r in rows
+            ]
+            for j, name in enumerate(names)
+        }
+        return _update_rows(
+            conn, table, keys, pa.table(hashed, schema=pa.schema([(n, pa.string()) for n in names]))
+        )
+
+
+def _update_rows(conn: sa.Connection, table: sa.Table, keys: pa.Table, values: pa.Table) -> int:
+    """One UPDATE per row (executemany): row i of `keys` picks the row, row i of `values` is what it gets."""
+    where = sa.and_(*(table.c[k] == sa.bindparam(f"k_{i}") for i, k in enumerate(keys.column_names)))
+    stmt = sa.update(table).where(where).values({f: sa.bindparam(f"v_{f}") for f in values.column_names})
+    params = [
+        {**{f"k_{i}": v for i, v in enumerate(k.values())}, **{f"v_{f}": v for f, v in new.items()}}
+        for k, new in zip(keys.to_pylist(), values.to_pylist(), strict=True)
+    ]
+    if params:
         conn.execute(stmt, params)
-        return len(rows)
+    return len(params)
 
 
 def _capped(table, max_chars: int) -> list[sa.ColumnElement]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import Connector, Delete, EraseOp, Mask, is_masked
+from connectors import Connector, Delete, EraseOp, Mask, Rewrite, is_masked
 
 from .datamap import CollectionSpec, StoreMap, children_first
 from .lookup import REQUEST, counts_per_request, lookup, row_key, unique_rows, with_join_keys
+from .redaction import Terms, redact, subject_terms
 from .request_store import CollectionResult
 
 
@@ -30,6 +31,7 @@ class CollectionPlan:
     mask_fields: dict[str, str]
     retained: pa.Table | None
     reason: str | None
+    rewrite: pa.Table | None = None  # row keys and free text with the subject's spans redacted
 
 
 def _subset(table: pa.Table, selector: pa.Array) -> pa.Table | None:
@@ -48,14 +50,51 @@ def _is_in(table: pa.Table, cols: Sequence[str], other: pa.Table) -> pa.Array:
     return joined["_hit"].fill_null(False).combine_chunks()
 
 
-def _unmasked(spec: CollectionSpec, rows: pa.Table) -> pa.Array:
-    fields = [f for f in spec.personal_fields() if f in rows.column_names]
+def _span_fields(spec: CollectionSpec, rows: pa.Table) -> list[str]:
+    return [f for f, m in spec.personal_fields().items() if m == "spans" and f in rows.column_names]
+
+
+def _unmasked(fields: Sequence[str], rows: pa.Table) -> pa.Array:
+    """Rows where any of `fields` still holds a value (not null, redacted or hashed)."""
+    fields = [f for f in fields if f in rows.column_names]
     if not fields:
         return pa.array([False] * rows.num_rows)
     masked = is_masked(rows[fields[0]])
     for name in fields[1:]:
         masked = pc.and_(masked, is_masked(rows[name]))
     return pc.invert(masked)
+
+
+def _needs_mask(spec: CollectionSpec, rows: pa.Table, terms: dict[int, Terms]) -> pa.Array:
+    """Rows with a personal field not yet masked, or free text still holding their subject's spans."""
+    out = _unmasked([f for f, m in spec.personal_fields().items() if m != "spans"], rows)
+    spans = _span_fields(spec, rows)
+    if spans:
+        requests = rows[REQUEST].to_pylist()
+        columns = [rows[f].to_pylist() for f in spans]
+        hits = [
+            any(isinstance(v, str) and redact(v, terms.get(r, Terms())) != v for v in values)
+            for r, *values in zip(requests, *columns, strict=True)
+        ]
+        out = pc.or_(out, pa.array(hits, pa.bool_()))
+    return out
+
+
+def _rewrites(spec: CollectionSpec, rows: pa.Table | None, terms: dict[int, Terms]) -> pa.Table | None:
+    """Per row to mask: its key and its free text without the spans of every subject it concerns."""
+    if rows is None or not _span_fields(spec, rows):
+        return None
+    spans, key = _span_fields(spec, rows), row_key(spec, rows)
+    texts: dict[tuple, dict[str, object]] = {}
+    for row in rows.select([*key, *spans, REQUEST]).to_pylist():
+        current = texts.setdefault(tuple(row[k] for k in key), {f: row[f] for f in spans})
+        for f in spans:
+            if isinstance(current[f], str):
+                current[f] = redact(current[f], terms.get(row[REQUEST], Terms()))
+    keys = list(texts)
+    columns = {k: [t[i] for t in keys] for i, k in enumerate(key)}
+    columns |= {f: [texts[t][f] for t in keys] for f in spans}
+    return pa.table(columns).cast(rows.select([*key, *spans]).schema)
 
 
 def _incoming(
@@ -79,6 +118,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
     """What erasure would do, children first, without changing anything."""
     plans: list[CollectionPlan] = []
     deleting: dict[str, pa.Table] = {}
+    terms = subject_terms(store, found)
     for name in children_first(store):
         rows = found.get(name)
         if rows is None or rows.num_rows == 0:
@@ -88,9 +128,17 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
             plans.append(CollectionPlan(name, rows, None, None, {}, rows, spec.legal_basis))
             continue
         if spec.erase == "mask":
+            to_mask = _subset(rows, _needs_mask(spec, rows, terms))
             plans.append(
                 CollectionPlan(
-                    name, rows, None, _subset(rows, _unmasked(spec, rows)), spec.personal_fields(), None, None
+                    name,
+                    rows,
+                    None,
+                    to_mask,
+                    spec.personal_fields(),
+                    None,
+                    None,
+                    _rewrites(spec, to_mask, terms),
                 )
             )
             continue
@@ -125,7 +173,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
                 break
         to_delete = _subset(rows, pc.invert(blocked))
         kept = rows.filter(blocked)
-        to_mask = _subset(kept, _unmasked(spec, kept)) if spec.personal_fields() else None
+        to_mask = _subset(kept, _needs_mask(spec, kept, terms)) if spec.personal_fields() else None
         if to_delete is not None:
             deleting[name] = to_delete
         reason = None
@@ -141,6 +189,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
                 spec.personal_fields(),
                 kept if not spec.personal_fields() and kept.num_rows else None,
                 reason,
+                _rewrites(spec, to_mask, terms),
             )
         )
     return plans
@@ -152,8 +201,13 @@ def operations(store: StoreMap, plans: Sequence[CollectionPlan], hash_key: bytes
         key = row_key(store.collections[p.collection], p.found)
         if p.delete is not None:
             ops.append(EraseOp(p.collection, unique_rows(p.delete.select(key)), Delete()))
-        if p.mask is not None and p.mask_fields:
-            ops.append(EraseOp(p.collection, unique_rows(p.mask.select(key)), Mask(p.mask_fields, hash_key)))
+        fixed = {f: m for f, m in p.mask_fields.items() if m != "spans"}
+        unmasked = _subset(p.mask, _unmasked(list(fixed), p.mask)) if p.mask is not None else None
+        if unmasked is not None:  # rows there only for their free text keep their masked fields as they are
+            ops.append(EraseOp(p.collection, unique_rows(unmasked.select(key)), Mask(fixed, hash_key)))
+        if p.rewrite is not None:
+            spans = tuple(n for n in p.rewrite.column_names if n not in key)
+            ops.append(EraseOp(p.collection, p.rewrite.select(key), Rewrite(spans, p.rewrite)))
     return ops
 
 

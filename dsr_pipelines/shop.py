@@ -148,7 +148,7 @@ DATAMAP = {
             "retention": "P2Y",
             "fields": {
                 "email": {"category": "email", "identity": "email", "mask": "hash"},
-                "body": {"category": "free_text", "mask": "redact"},
+                "body": {"category": "free_text", "mask": "spans"},
             },
             "references": [{"fields": ["customer_id"], "to": "customers", "to_fields": ["id"]}],
         },

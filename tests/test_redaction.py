@@ -1,0 +1,81 @@
+"""Free-text redaction: only the subject's spans go, and erasure applies it idempotently."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from connectors import REDACTED
+from dsr_pipelines import shop
+from dsr_pipelines.datamap import parse_datamap
+from dsr_pipelines.lookup import REQUEST
+from dsr_pipelines.redaction import Terms, redact, subject_terms
+
+R = REDACTED
+
+
+def test_only_the_subjects_spans_are_redacted():
+    terms = Terms(
+        literals=frozenset({"ann@x.com", "ann lee"}),
+        names=frozenset({"Ann", "Lee"}),
+        phones=frozenset({"+447700900123"}),
+    )
+    text = "Ann Lee (ann@x.com, 07700 900123) cc joann@x.com and Bob on +44 7700 900999; ann likes annuals."
+    assert (
+        redact(text, terms) == f"{R} ({R}, {R}) cc joann@x.com and Bob on +44 7700 900999; ann likes annuals."
+    )
+    assert redact("Call +44 (0)7700-900123 now", terms) == f"Call {R} now"
+    assert redact("nothing here", terms) == "nothing here"
+    assert redact("Ann", Terms()) == "Ann"
+
+
+def test_terms_come_from_the_subjects_own_rows():
+    store = parse_datamap({"stores": {"shop": shop.DATAMAP}}).stores["shop"]
+    found = {
+        "customers": pa.table(
+            {
+                "id": [1, 2],
+                "email": ["a@x.com", "hash:abc"],
+                "phone": ["+14155550100", None],
+                "name": ["Dr Ada Byron", "B"],
+                REQUEST: [10, 11],
+            }
+        ),
+        "support_tickets": pa.table({"id": [5], "email": ["a@x.com"], "body": ["free text"], REQUEST: [10]}),
+    }
+    terms = subject_terms(store, found)
+    assert terms[10].literals == {"a@x.com", "dr ada byron"}
+    assert terms[10].names == {"Ada", "Byron"} and terms[10].phones == {"+14155550100"}
+    assert 11 not in terms  # masked and too-short values are not terms
+
+
+def test_erasure_redacts_a_ticket_and_keeps_others_mentioned(sqlite_project):
+    p = sqlite_project
+    subject, other = p.people[0], p.people[1]
+    engine = p.engine()
+    text = f"From {subject.name}: please also update {other.email} and call me on {subject.phone}"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(shop.support_tickets)
+            .where(shop.support_tickets.c.customer_id == subject.customer_id)
+            .values(body=text)
+        )
+    request_id = p.submit(subject, "erasure")
+    p.cli("run", str(request_id))
+    with engine.connect() as conn:
+        (body,) = conn.execute(
+            sa.select(shop.support_tickets.c.body).where(
+                shop.support_tickets.c.customer_id == subject.customer_id
+            )
+        ).one()
+    assert body == f"From {R}: please also update {other.email} and call me on {R}"
+    status = json.loads(p.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "completed" and status["probe"]["residual"] == 0
+
+    before = p.snapshot()  # a second erasure of the same person changes nothing
+    again = p.submit(subject, "erasure")
+    p.cli("run", str(again), expect=None)
+    assert p.snapshot() == before
+    engine.dispose()
