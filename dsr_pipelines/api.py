@@ -7,24 +7,18 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from connectors import StoreError, open_store
 
-from . import findings, processing
+from . import processing
 from .config import Config
-from .datamap import Datamap, Problem, draft_store_map, live_problems, load_datamap, static_problems
-from .discovery import StoreReport, discover_store
+from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
 from .errors import DsrError, IdentityError, RequestStateError
 from .export import write_package
 from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
-from .proposal import Change, Proposal, merge
-
-if TYPE_CHECKING:
-    from .recognizers import Analyzer
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 
@@ -196,56 +190,3 @@ def draft_datamap(config: Config, store_name: str):
         return draft_store_map(connector.collections())
     finally:
         connector.close()
-
-
-def analyzer(config: Config) -> Analyzer:
-    # Imported here: Presidio and spaCy cost every other command a second at start-up.
-    from .recognizers import build_analyzer, load_custom_recognizers
-
-    settings = config.settings.discovery
-    custom = load_custom_recognizers(config.path(settings.recognizers)) if settings.recognizers else []
-    region = config.settings.default_phone_region
-    return build_analyzer(settings.countries, custom, [region] if region else [], settings.ner_model)
-
-
-@dataclass(frozen=True)
-class Discovery:
-    reports: tuple[StoreReport, ...]
-    proposal: Proposal
-
-
-def discover(
-    config: Config,
-    stores: Sequence[str] = (),
-    sample_rows: int | None = None,
-    actor: str = "cli",
-    run: str = "cli",
-    engine: Analyzer | None = None,
-) -> Discovery:
-    """Discover every named store (default: all), merge into the datamap, log what is new.
-
-    The datamap file is not written: the caller applies the proposal or saves it for review.
-    """
-    names = list(stores) or [s.name for s in config.settings.stores]
-    targets = [config.store(name) for name in names]  # an unknown store fails before any work
-    settings = config.settings.discovery
-    engine = engine or analyzer(config)
-    datamap = load_datamap(config.datamap_path) if config.datamap_path.is_file() else Datamap()
-    reports, changes = [], []
-    for store in targets:
-        connector = open_store(store.name, store.kind, store.resolved_url(config.base))
-        try:
-            rows = sample_rows or settings.sample_rows
-            report = discover_store(engine, connector, rows, settings.max_chars)
-            live = [] if report.error else connector.collections()
-        finally:
-            connector.close()
-        proposal = merge(datamap, report, live)
-        if report.error:
-            proposal = Proposal(datamap, (Change("skipped", f"stores.{store.name}", report.error),))
-        datamap = proposal.datamap
-        reports.append(report)
-        changes += proposal.changes
-        with closing(open_requests(config)) as rs:
-            findings.record(rs, run, actor, store.name, proposal.changes)
-    return Discovery(tuple(reports), Proposal(datamap, tuple(changes)))

@@ -1,8 +1,8 @@
-"""The DSR job: start, inspect every store, stop what the guard refuses, apply, finish."""
+"""The DSR job (start, inspect every store, stop what the guard refuses, apply, finish) and discovery."""
 
 import dagster as dg
 
-from .ops import apply_store, decide_requests, finish_requests, inspect_store, start_requests
+from .ops import apply_store, decide_requests, discover_stores, finish_requests, inspect_store, start_requests
 
 
 @dg.job(
@@ -18,3 +18,11 @@ def dsr_job():
 def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
     ids = {"request_ids": request_ids, "actor": actor}
     return dg.RunConfig(ops={"start_requests": {"config": ids}, "finish_requests": {"config": ids}})
+
+
+@dg.job(
+    description="Discover personal data in every store and log what the datamap lacks, for review. "
+    "Never changes the datamap or the stores."
+)
+def discovery_job():
+    discover_stores()

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from connectors import StoreError
 
-from . import processing
+from . import processing, scan
 from .export import ExportFile, write_manifest
 from .processing import StoreSummary
 from .request_store import RUNNABLE
@@ -189,3 +189,30 @@ def finish_requests(
         outcome[state] = outcome.get(state, 0) + 1
     context.log.info(f"finished: {outcome}")
     return outcome
+
+
+class DiscoveryRunConfig(dg.Config):
+    stores: list[str] = Field([], description="store names from dsr.yaml; empty means every store")
+    sample_rows: int | None = Field(None, description="rows sampled per table (default: dsr.yaml discovery)")
+
+
+@dg.op(retry_policy=STORE_RETRY)
+def discover_stores(
+    context: dg.OpExecutionContext, config: DiscoveryRunConfig, requests: RequestStoreResource
+) -> dict[str, dict[str, int]]:
+    """Sample every store, compare with the datamap, log what is new for review (`dsr discover findings`)."""
+    result = scan.discover(
+        requests.config, config.stores, config.sample_rows, actor="dagster:discovery_job", run=context.run_id
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for report in result.reports:
+        mine = [c for c in result.proposal.changes if c.path.startswith(f"stores.{report.store}")]
+        counts[report.store] = {
+            kind: sum(1 for c in mine if c.kind == kind) for kind in sorted({c.kind for c in mine})
+        }
+        found = len(report.findings())
+        context.log.info(
+            f"discovery {report.store}: {found} personal columns, changes {counts[report.store]}"
+        )
+    context.add_output_metadata({store: dg.MetadataValue.json(c) for store, c in counts.items()})
+    return counts

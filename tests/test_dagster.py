@@ -13,20 +13,31 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from dsr_pipelines.resources import RequestStoreResource
+from dsr_pipelines.jobs import discovery_job
+from dsr_pipelines.resources import RequestStoreResource, resources_for
 from dsr_pipelines.sensors import dsr_job_on_verified_requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_workspace_loads_one_definitions_with_job_and_sensor():
+def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     (entry,) = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
     module = importlib.import_module(entry["python_module"]["module_name"])
     defs = getattr(module, entry["python_module"]["attribute"])
     dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
-    assert [j.name for j in repo.get_all_jobs() if not j.name.startswith("__")] == ["dsr_job"]
+    assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
+        "discovery_job",
+        "dsr_job",
+    ]
     assert [s.name for s in repo.sensor_defs] == ["dsr_job_on_verified_requests"]
+    (schedule,) = repo.schedule_defs
+    assert (schedule.name, schedule.job_name, schedule.cron_schedule) == (
+        "weekly_discovery",
+        "discovery_job",
+        "0 3 * * 1",
+    )
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # an operator turns it on
 
 
 def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):
@@ -96,6 +107,29 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     assert sorted(hits) == sorted(
         f"{shop_db}: {v}" for person in people[2:] for v in (person.email, person.phone)
     )
+
+
+def test_discovery_job_logs_findings_and_keeps_values_out_of_dagster(sqlite_project, tmp_path, caplog):
+    p = sqlite_project
+    spec = yaml.safe_load((p.root / "datamap.yaml").read_text())
+    del spec["stores"]["shop"]["collections"]["addresses"]
+    (p.root / "datamap.yaml").write_text(yaml.safe_dump(spec))
+    before = (p.root / "datamap.yaml").read_text()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = dg.DagsterInstance.local_temp(str(home), overrides={"telemetry": {"enabled": False}})
+    caplog.set_level(logging.DEBUG)
+    result = discovery_job.execute_in_process(
+        instance=instance, resources=resources_for(str(p.config_path)), run_config={}
+    )
+    assert result.success
+    assert result.output_for_node("discover_stores")["shop"]["add_collection"] == 1
+    assert (p.root / "datamap.yaml").read_text() == before  # proposals wait for review
+    listed = p.cli("discover", "findings").stdout
+    assert "add_collection" in listed and "addresses" in listed
+    needles = [v for person in p.people for v in (person.email, person.phone, person.name)]
+    assert _files_containing(home, needles) == []
+    assert not [n for n in needles if n in caplog.text]
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path):

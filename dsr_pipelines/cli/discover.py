@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .. import api, findings
+from .. import api, findings, scan
 from ..datamap import Datamap, dump_datamap, load_datamap, save_datamap
 from ..discovery import StoreReport
 from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
@@ -56,7 +56,7 @@ def discover(
     with user_errors():
         config = state.config()
         before = load_datamap(config.datamap_path) if config.datamap_path.is_file() else Datamap()
-        result = api.discover(config, store or (), sample, state.actor)
+        result = scan.discover(config, store or (), sample, state.actor)
         target = config.datamap_path if apply else (out_file or _proposal_path(config.datamap_path))
         save_datamap(result.proposal.datamap, target)
     changes = result.proposal.changes
