@@ -55,6 +55,8 @@ DETECTABLE = frozenset(
 )
 # Categories whose presence inside prose makes a column "free text with personal data".
 _IN_TEXT = {"email", "phone", "credit_card", "iban", "national_id", "ip_address", "name"}
+# Categories of Presidio's own entities; anything else comes from a user's recognizer.
+_BUILTIN = {*_IN_TEXT, "date", "address", "date_of_birth", "UUID"}
 # Categories decided from values alone; a technical-sounding name does not overrule them.
 _SELF_VALIDATING = {"email", "credit_card", "iban"}
 
@@ -404,9 +406,6 @@ def _prose(base, matches: _Matches, hint, text: pa.Array) -> ColumnFinding:
         recognizers=tuple(sorted({r for c in inside for r in matches.recognizers.get(c, ())})),
         notes=(*base.notes, f"prose containing {found_in} of values"),
     )
-
-
-_BUILTIN = {*_IN_TEXT, "date", "address", "date_of_birth", TECHNICAL_ENTITY}
 
 
 def _by_name(found: ColumnFinding, hint, distinct, counts) -> ColumnFinding:

@@ -5,6 +5,7 @@ Used by `dsr discover` and by the Dagster discovery job; neither writes the data
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -44,13 +45,14 @@ def discover(
     stores: Sequence[str] = (),
     sample_rows: int | None = None,
     actor: str = "cli",
-    run: str = "cli",
+    run: str | None = None,
     engine: Analyzer | None = None,
 ) -> Discovery:
     """Discover every named store (default: all), merge into the datamap, log what is new.
 
     The datamap file is not written: the caller applies the proposal or saves it for review.
     """
+    run = run or f"cli-{uuid.uuid4().hex[:12]}"  # one id per invocation: findings list the latest
     names = list(stores) or [s.name for s in config.settings.stores]
     targets = [config.store(name) for name in names]  # an unknown store fails before any work
     settings = config.settings.discovery

@@ -196,6 +196,10 @@ def test_cli_proposes_merges_and_lists_findings(sqlite_project):
     assert ("conflict", "phone") in kinds and ("gone", "id") in kinds and ("gone", "sku") in kinds
     assert ("add_collection", "addresses") in kinds and ("add_field", "body") in kinds
 
+    p.cli("discover", "--store", "shop")  # after --apply, the latest run has nothing left to add
+    latest = {f["kind"] for f in json.loads(p.cli("discover", "findings", "--json").stdout)}
+    assert latest == {"conflict", "gone"}
+
 
 def test_cli_output_and_storage_hold_no_sampled_values(sqlite_project):
     p = sqlite_project
