@@ -297,7 +297,7 @@ def classify(
     if pa.types.is_boolean(kind):
         return replace(base, values=nonnull, notes=("boolean",))
     if pa.types.is_temporal(kind):
-        if hint == "date_of_birth":
+        if hint == "date_of_birth" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
             share = _plausible_birth_dates(column, today or dt.date.today())
             if share >= PREVALENCE:
                 return replace(

@@ -93,6 +93,8 @@ def test_types_numbers_and_dates_need_their_names(analyzer, fake):
     dobs = pa.chunked_array([pa.array([fake.date_of_birth() for _ in range(100)], pa.date32())])
     assert classify(analyzer, "people", "dob", dobs).category == "date_of_birth"
     assert classify(analyzer, "people", "shipped_on", dobs).category is None
+    times = pa.chunked_array([pa.array([3_600_000_000 * (i % 24) for i in range(50)], pa.time64("us"))])
+    assert classify(analyzer, "people", "birth_time", times).category is None  # a time of day, not a date
     ids = pa.chunked_array([pa.array([4_155_550_100 + i for i in range(100)], pa.int64())])
     assert classify(analyzer, "t", "external_ref", ids).category is None
 
