@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import yaml
 
 from connectors import SqlConnector
-from dsr_pipelines.discovery import StoreReport, discover_store, discover_table
+from dsr_pipelines.discovery import StoreReport, classify, discover_store, discover_table
 from dsr_pipelines.recognizers import Analyzer, build_analyzer, load_custom_recognizers
 
 from . import corpus
@@ -155,8 +155,6 @@ def speed(url: str, analyzer: Analyzer, big: int, sample_rows: int) -> None:
     rows = connector.sample("wide_small", sample_rows, 2000).rows
     connector.close()
     n_values = sum(len(c) - c.null_count for c in rows.columns)
-    from dsr_pipelines.discovery import classify
-
     t0 = time.perf_counter()
     for name in rows.column_names:
         classify(analyzer, "wide_small", name, rows[name])

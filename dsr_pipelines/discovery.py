@@ -269,13 +269,24 @@ def _analyze(analyzer: Analyzer, values: list[str], counts: list[int], context: 
     return _Matches(share, {c: n / total for c, n in anywhere.items()}, recognizers, example)
 
 
-def _plausible_birth_dates(column: pa.ChunkedArray, today: dt.date) -> float:
-    values = column.drop_null()
+def _birth_dates(base: ColumnFinding, dates: pa.ChunkedArray, today: dt.date | None) -> ColumnFinding:
+    """Dates under a birth-date name: a date of birth if most fall in plausible birth years."""
+    values = dates.drop_null()
     if len(values) == 0:
-        return 0.0
+        return base
     years = pc.year(values)
-    ok = pc.and_(pc.greater_equal(years, 1900), pc.less_equal(years, today.year - 10))
-    return (pc.sum(ok).as_py() or 0) / len(values)
+    latest = (today or dt.date.today()).year - 10
+    ok = pc.and_(pc.greater_equal(years, 1900), pc.less_equal(years, latest))
+    share = (pc.sum(ok).as_py() or 0) / len(values)
+    if share < PREVALENCE:
+        return base
+    return replace(
+        base,
+        category="date_of_birth",
+        confidence=round(0.6 + 0.3 * share, 2),
+        share=round(share, 3),
+        notes=(*base.notes, "dates in a plausible range of birth years"),
+    )
 
 
 def classify(
@@ -298,16 +309,9 @@ def classify(
         return replace(base, values=nonnull, notes=("boolean",))
     if pa.types.is_temporal(kind):
         if hint == "date_of_birth" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
-            share = _plausible_birth_dates(column, today or dt.date.today())
-            if share >= PREVALENCE:
-                return replace(
-                    base,
-                    category="date_of_birth",
-                    confidence=round(0.6 + 0.3 * share, 2),
-                    share=share,
-                    values=nonnull,
-                    notes=("dates in a plausible range of birth years",),
-                )
+            found = _birth_dates(replace(base, values=nonnull), column, today)
+            if found.category:
+                return found
         return replace(base, values=nonnull, notes=("dates without a birth-date name",))
     if (
         pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
@@ -325,11 +329,9 @@ def classify(
         return replace(base, notes=(*base.notes, f"{uuid_share:.0%} UUIDs: a technical key"))
     if hint == "date_of_birth" and _weighted(distinct, counts, _SHAPES["iso_date"]) >= PREVALENCE:
         dates = pc.strptime(pc.utf8_slice_codeunits(text, 0, 10), "%Y-%m-%d", "s", error_is_null=True)
-        share = _plausible_birth_dates(pa.chunked_array([dates]), today or dt.date.today())
-        if share >= PREVALENCE:
-            return replace(
-                base, category="date_of_birth", confidence=round(0.6 + 0.3 * share, 2), share=share
-            )
+        found = _birth_dates(base, pa.chunked_array([dates]), today)
+        if found.category:
+            return found
 
     context = [t for t in tokens(field_name).split("_") if t]
     matches = _analyze(analyzer, distinct.to_pylist(), counts.to_pylist(), context)
