@@ -1,7 +1,14 @@
 """The protocol every connector implements, and the values that cross it.
 
-Arrow is the interchange: lookups receive the key tuples to match as a `pyarrow.Table` whose
-column names are the fields, and return matching records as `pyarrow.RecordBatch` streams.
+Arrow is the interchange: lookups receive the key tuples to match as `pyarrow.Table`s whose
+column names are the fields (a record matches when its tuple is in any of the tables), and
+return matching records as a stream of `pyarrow.RecordBatch`es.
+
+Object and lake stores add two columns to the records they return: `_source` (the object key
+or file path) and `_record` (the record's position in it). `_record` is valid only until the
+object or file changes, so these stores erase by content: an `EraseOp` whose keys include
+`_source` touches only those objects or files, and there removes the records matching the other
+key columns. Such a store reports what it could not read as `Skipped` items in the stream.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import pyarrow.compute as pc
 MaskMethod = Literal["null", "redact", "hash"]
 REDACTED = "[redacted]"
 HASH_PREFIX = "hash:"
+SOURCE = "_source"  # object key or file path of a record (object and lake stores)
+RECORD = "_record"  # the record's position in its object or file, until that changes
 
 
 class StoreError(Exception):
@@ -49,6 +58,8 @@ class CollectionInfo:
     fields: tuple[FieldInfo, ...]
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
+    # Where an object or lake collection lives (prefix, format, path): what a datamap entry needs.
+    layout: Mapping[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> FieldInfo | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -83,6 +94,32 @@ class EraseOp:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An object or file that could not be read or changed, and why. Never its content.
+
+    `hits` are the key values seen in it (to tell whose request it concerns); None means it
+    could not be searched at all, so it concerns every subject looked for.
+    """
+
+    collection: str
+    item: str
+    reason: str
+    hits: frozenset[str] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EraseCount:
+    """What one EraseOp did: records changed, old object versions deleted, items skipped.
+
+    `versions` holds, per deleted version, the key values it held (to count per subject).
+    """
+
+    changed: int = 0
+    versions: tuple[frozenset[str], ...] = field(default=(), repr=False)
+    skipped: tuple[Skipped, ...] = ()
+
+
+@dataclass(frozen=True)
 class Sample:
     """A bounded sample of a collection, and how it was drawn (`all`, `spread`, `first rows`)."""
 
@@ -113,6 +150,6 @@ class Connector(Protocol):
     def collections(self) -> list[CollectionInfo]: ...
     def count(self, collection: str) -> int: ...
     def sample(self, collection: str, n: int, max_chars: int) -> Sample: ...
-    def find(self, collection: str, keys: pa.Table) -> Iterator[pa.RecordBatch]: ...
-    def erase(self, ops: Sequence[EraseOp]) -> list[int]: ...
+    def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch | Skipped]: ...
+    def erase(self, ops: Sequence[EraseOp]) -> list[EraseCount]: ...
     def close(self) -> None: ...

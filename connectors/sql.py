@@ -16,6 +16,7 @@ from .base import (
     REDACTED,
     CollectionInfo,
     Delete,
+    EraseCount,
     EraseOp,
     FieldInfo,
     ForeignKey,
@@ -215,16 +216,17 @@ class SqlConnector:
             fields.append(pa.field(col.name, arrow))
         return pa.schema(fields)
 
-    def find(self, collection: str, keys: pa.Table) -> Iterator[pa.RecordBatch]:
-        """Every row whose key columns match one of the tuples in `keys`."""
+    def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch]:
+        """Every row whose key columns match one of the tuples of any table in `keys`."""
         table = self.table(collection)
         with self._errors(f"find in {collection}"), self.engine.connect() as conn:
-            for condition in self._condition(table, keys):
-                rows = conn.execute(sa.select(table).where(condition)).fetchall()
-                if rows:
-                    yield _to_batch(self._schema(table, rows), rows)
+            for part in keys:
+                for condition in self._condition(table, part):
+                    rows = conn.execute(sa.select(table).where(condition)).fetchall()
+                    if rows:
+                        yield _to_batch(self._schema(table, rows), rows)
 
-    def erase(self, ops: Sequence[EraseOp]) -> list[int]:
+    def erase(self, ops: Sequence[EraseOp]) -> list[EraseCount]:
         """Apply every operation in order, in one transaction: all of them or none."""
         counts = []
         with self._errors("erase"), self.engine.begin() as conn:
@@ -238,7 +240,7 @@ class SqlConnector:
                     counts.append(_update_rows(conn, table, op.keys, new))
                 else:
                     counts.append(self._mask(conn, table, op.keys, op.action))
-        return counts
+        return [EraseCount(n) for n in counts]
 
     def _mask(self, conn: sa.Connection, table: sa.Table, keys: pa.Table, mask: Mask) -> int:
         fixed = {

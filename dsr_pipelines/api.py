@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors import StoreError, open_store
+from connectors import StoreError
 
-from . import processing
+from . import links, processing
 from .config import Config
 from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
 from .errors import DsrError, IdentityError, RequestStateError
@@ -21,6 +21,7 @@ from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
+from .stores import open_connector
 
 
 def open_requests(config: Config) -> RequestStore:
@@ -118,24 +119,32 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
     """What a run would find and change, per request and collection; nothing changes."""
     datamap = load_datamap(config.datamap_path)
     out: dict[int, list] = {r: [] for r in request_ids}
+    connectors = {}
+
+    def connector(name: str):
+        if name not in connectors:
+            connectors[name] = open_connector(config, name, datamap)
+        return connectors[name]
+
     with closing(open_requests(config)) as rs:
         records = {r.id: r for r in rs.get_many(request_ids)}
         subjects = rs.subjects(request_ids)
-        for name, store_map in sorted(datamap.stores.items()):
-            store = config.store(name)
-            connector = open_store(name, store.kind, store.resolved_url(config.base))
-            try:
+        try:
+            found = links.resolve(datamap, connector, subjects)  # resolved, not recorded: nothing changes
+            subjects = [links.with_links(s, found[s.request_id]) for s in subjects]
+            for name, store_map in sorted(datamap.stores.items()):
                 for type_ in sorted({r.type for r in records.values()}):
                     mine = [s for s in subjects if records[s.request_id].type == type_]
                     summary = processing.inspect(
-                        name, store_map, connector, mine, type_, config.settings.guard
+                        name, store_map, connector(name), mine, type_, config.settings.guard
                     )
                     for request_id, results in summary.results.items():
                         out[request_id] += list(results)
                     for request_id, reason in summary.failed.items():
                         out[request_id].append(reason)
-            finally:
-                connector.close()
+        finally:
+            for c in connectors.values():
+                c.close()
         for request_id in request_ids:
             counts = [r for r in out[request_id] if not isinstance(r, str)]
             rs.audit(
@@ -154,10 +163,10 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
 def export_package(config: Config, request_id: int, out: Path) -> dict:
     with closing(open_requests(config)) as rs:
         record = rs.get(request_id)
-        if record.type != "access" or record.state != "completed":
+        if record.type != "access" or record.state not in ("completed", "partially_completed"):
             raise DsrError(
                 f"request {request_id} is a {record.state} {record.type} request; "
-                "only completed access requests have a package"
+                "only completed (or partially completed) access requests have a package"
             )
         manifest = write_package(config.export_dir, rs.keys, request_id, out)
         rs.audit(request_id, "exported", "cli", {"files": len(manifest["files"])})
@@ -166,13 +175,12 @@ def export_package(config: Config, request_id: int, out: Path) -> dict:
 
 def datamap_problems(config: Config) -> list[Problem]:
     datamap = load_datamap(config.datamap_path)
-    problems = static_problems(datamap, {s.name for s in config.settings.stores})
+    problems = static_problems(datamap, {s.name: s.kind for s in config.settings.stores})
     for name, store_map in sorted(datamap.stores.items()):
         if any(p.path == f"stores.{name}" for p in problems):
             continue
-        store = config.store(name)
         try:
-            connector = open_store(name, store.kind, store.resolved_url(config.base))
+            connector = open_connector(config, name, datamap)
         except (StoreError, DsrError) as exc:
             problems.append(Problem(f"stores.{name}", str(exc)))
             continue
@@ -184,8 +192,7 @@ def datamap_problems(config: Config) -> list[Problem]:
 
 
 def draft_datamap(config: Config, store_name: str):
-    store = config.store(store_name)
-    connector = open_store(store_name, store.kind, store.resolved_url(config.base))
+    connector = open_connector(config, store_name)
     try:
         return draft_store_map(connector.collections())
     finally:

@@ -26,24 +26,55 @@ class _Strict(BaseModel):
 
 
 class StoreConfig(_Strict):
+    """One store. `sql`: a SQLAlchemy URL. `s3`: `s3://bucket[/prefix]`. `parquet`: a directory
+    (relative to dsr.yaml) or `s3://bucket/prefix`. Secrets only ever come from the environment."""
+
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="used as Dagster mapping key")
-    kind: Literal["sql"]
+    kind: Literal["sql", "s3", "parquet"]
     url: str | None = None
     url_env: str | None = None
+    endpoint_url: str | None = Field(None, description="S3 API endpoint (default: AWS)")
+    endpoint_url_env: str | None = None
+    region: str | None = None
+    access_key_env: str | None = Field(None, description="variable holding the access key (default: AWS_*)")
+    secret_key_env: str | None = None
 
     @model_validator(mode="after")
     def _one_url(self) -> StoreConfig:
         if (self.url is None) == (self.url_env is None):
             raise ValueError("give exactly one of url or url_env")
+        if self.endpoint_url and self.endpoint_url_env:
+            raise ValueError("give at most one of endpoint_url or endpoint_url_env")
+        if (self.access_key_env is None) != (self.secret_key_env is None):
+            raise ValueError("give both access_key_env and secret_key_env, or neither")
+        if self.kind == "sql" and (self.endpoint_url or self.endpoint_url_env or self.access_key_env):
+            raise ValueError("endpoint and key settings are for s3 and parquet stores")
         return self
 
+    def _env(self, variable: str) -> str:
+        value = os.environ.get(variable)
+        if not value:
+            raise ConfigError(f"store {self.name}: environment variable {variable} is not set")
+        return value
+
     def resolved_url(self, base: Path) -> str:
-        if self.url_env is not None:
-            url = os.environ.get(self.url_env)
-            if not url:
-                raise ConfigError(f"store {self.name}: environment variable {self.url_env} is not set")
-            return url
-        return resolve_sqlite(self.url, base)
+        url = self._env(self.url_env) if self.url_env is not None else self.url
+        if self.kind == "parquet" and "://" not in url:
+            return str(Path(url) if Path(url).is_absolute() else (base / url).resolve())
+        return url if self.url_env is not None else resolve_sqlite(url, base)
+
+    def options(self) -> dict[str, str | None]:
+        """Connector options beyond the URL: the endpoint and credentials, read at open time."""
+        if self.kind == "sql":
+            return {}
+        endpoint = self._env(self.endpoint_url_env) if self.endpoint_url_env else self.endpoint_url
+        keys = {}
+        if self.access_key_env:
+            keys = {
+                "access_key": self._env(self.access_key_env),
+                "secret_key": self._env(self.secret_key_env),
+            }
+        return {"endpoint_url": endpoint, "region": self.region, **keys}
 
 
 class GuardConfig(_Strict):

@@ -2,7 +2,10 @@
 
 Traversal starts at identity fields and follows references from a referenced row to the rows
 that reference it (a customer's orders, an order's lines); `follow: false` marks references
-that do not mean ownership (a referral, a product lookup).
+that do not mean ownership (a referral, a product lookup). A reference with `store:` points
+into another store (a lake's `events.user_id` to the shop's `customers.id`): one request
+covers both. Object and lake collections also say where they live (prefix and format, a key
+pattern, a dataset path).
 """
 
 from __future__ import annotations
@@ -37,9 +40,19 @@ class FieldSpec(_Spec):
 
 class Reference(_Spec):
     fields: list[str] = Field(min_length=1)
+    store: str | None = None  # another store's collection (`to` is named there); None: this store
     to: str
     to_fields: list[str] = Field(min_length=1)
     follow: bool = True
+
+    @property
+    def local(self) -> bool:
+        return self.store is None
+
+    @property
+    def link(self) -> str:
+        """The name of what a cross-store reference is linked by: `shop.customers(id)`."""
+        return f"{self.store}.{self.to}({','.join(self.to_fields)})"
 
     @model_validator(mode="after")
     def _same_arity(self) -> Reference:
@@ -60,6 +73,13 @@ class CollectionSpec(_Spec):
     reviewed: bool = False
     fields: dict[str, FieldSpec] = {}
     references: list[Reference] = []
+    # Object stores: the prefix and format of the collection's objects, or a key pattern such
+    # as `users/{user_id}/` under which every object belongs to one subject.
+    prefix: str | None = None
+    format: Literal["auto", "json", "ndjson", "csv", "text"] | None = None
+    key_pattern: str | None = None
+    # Lake stores: the dataset's path under the store's root (default: the collection's name).
+    path: str | None = None
 
     @model_validator(mode="after")
     def _retain_needs_basis(self) -> CollectionSpec:
@@ -83,6 +103,14 @@ class CollectionSpec(_Spec):
 
     def identity_fields(self) -> dict[str, str]:
         return {name: spec.identity for name, spec in self.fields.items() if spec.identity}
+
+    def layout(self) -> dict[str, str]:
+        """Where an object or lake collection lives, as its connector takes it."""
+        names = ("prefix", "format", "key_pattern", "path")
+        return {k: v for k in names if (v := getattr(self, k)) is not None}
+
+    def local_references(self) -> list[Reference]:
+        return [r for r in self.references if r.local]
 
 
 class StoreMap(_Spec):
@@ -143,7 +171,7 @@ def save_datamap(datamap: Datamap, path: Path) -> None:
 def children_first(store: StoreMap) -> list[str]:
     """Collections ordered so that referencing rows come before the rows they reference."""
     parents = {
-        name: {r.to for r in spec.references if r.to != name and r.to in store.collections}
+        name: {r.to for r in spec.local_references() if r.to != name and r.to in store.collections}
         for name, spec in store.collections.items()
     }
     order: list[str] = []
@@ -166,7 +194,7 @@ def children_first(store: StoreMap) -> list[str]:
 def reference_cycles(store: StoreMap) -> list[list[str]]:
     """Cycles in the followed-reference graph (self-references included)."""
     edges = {
-        name: sorted({r.to for r in spec.references if r.follow and r.to in store.collections})
+        name: sorted({r.to for r in spec.local_references() if r.follow and r.to in store.collections})
         for name, spec in store.collections.items()
     }
     cycles, seen = [], set()
@@ -185,25 +213,51 @@ def reference_cycles(store: StoreMap) -> list[list[str]]:
     return cycles
 
 
-def static_problems(datamap: Datamap, store_names: set[str]) -> list[Problem]:
-    """Problems visible without touching a store."""
+def store_order(datamap: Datamap) -> list[str]:
+    """Stores ordered so that a store comes after every store its references point into."""
+    targets = {
+        name: sorted({r.store for c in store.collections.values() for r in c.references if not r.local})
+        for name, store in datamap.stores.items()
+    }
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(name) :], name])
+            raise DatamapError(f"stores reference each other in a cycle ({cycle}): links cannot be resolved")
+        visiting.append(name)
+        for target in targets.get(name, ()):
+            if target in datamap.stores:
+                visit(target)
+        visiting.pop()
+        order.append(name)
+
+    for name in sorted(datamap.stores):
+        visit(name)
+    return order
+
+
+_KIND_FIELDS = {"s3": ("prefix", "format", "key_pattern"), "parquet": ("path",), "sql": ()}
+
+
+def static_problems(datamap: Datamap, stores: dict[str, str]) -> list[Problem]:
+    """Problems visible without touching a store; `stores` maps each configured store to its kind."""
     problems = []
+    try:
+        store_order(datamap)
+    except DatamapError as exc:
+        problems.append(Problem("stores", str(exc)))
     for sname, store in datamap.stores.items():
         spath = f"stores.{sname}"
-        if sname not in store_names:
+        kind = stores.get(sname)
+        if kind is None:
             problems.append(Problem(spath, "unknown store (not in dsr.yaml stores)"))
         for cname, coll in store.collections.items():
             cpath = f"{spath}.collections.{cname}"
-            for fname, spec in coll.fields.items():
-                if spec.identity and not spec.category:
-                    problems.append(
-                        Problem(f"{cpath}.fields.{fname}", f"identity {spec.identity} has no category")
-                    )
-            for i, ref in enumerate(coll.references):
-                if ref.to not in store.collections:
-                    problems.append(
-                        Problem(f"{cpath}.references[{i}]", f"refers to {ref.to}, not in this store's map")
-                    )
+            problems += _collection_problems(datamap, sname, kind, cname, coll, cpath)
         for cycle in reference_cycles(store):
             for cname in cycle[:-1]:
                 if not store.collections[cname].primary_key:
@@ -213,6 +267,43 @@ def static_problems(datamap: Datamap, store_names: set[str]) -> list[Problem]:
                             f"{spath}.collections.{cname}", f"in reference cycle {path} without a primary_key"
                         )
                     )
+    return problems
+
+
+def _collection_problems(
+    datamap: Datamap, sname: str, kind: str | None, cname: str, coll: CollectionSpec, cpath: str
+) -> list[Problem]:
+    problems = []
+    for fname, spec in coll.fields.items():
+        if spec.identity and not spec.category:
+            problems.append(Problem(f"{cpath}.fields.{fname}", f"identity {spec.identity} has no category"))
+        if spec.mask == "spans" and kind in ("s3", "parquet") and not coll.primary_key:
+            problems.append(
+                Problem(f"{cpath}.fields.{fname}", "mask: spans rewrites rows by key: give a primary_key")
+            )
+    for key in coll.layout():
+        if kind is not None and key not in _KIND_FIELDS.get(kind, ()):
+            problems.append(Problem(f"{cpath}.{key}", f"not a setting of {kind} collections"))
+    if coll.key_pattern is not None:
+        names = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", coll.key_pattern)
+        if not names:
+            hint = "needs a {field} placeholder, e.g. users/{user_id}/"
+            problems.append(Problem(f"{cpath}.key_pattern", hint))
+        if coll.erase != "delete":
+            problems.append(Problem(f"{cpath}.erase", "objects under a key pattern can only be deleted"))
+    if coll.format == "text" and coll.tenant_field:
+        problems.append(Problem(f"{cpath}.tenant_field", "plain-text records have no field for a tenant"))
+    for i, ref in enumerate(coll.references):
+        rpath = f"{cpath}.references[{i}]"
+        if ref.local:
+            if ref.to not in datamap.stores[sname].collections:
+                problems.append(Problem(rpath, f"refers to {ref.to}, not in this store's map"))
+        elif ref.store == sname:
+            problems.append(Problem(rpath, "store: names this same store; leave it out"))
+        elif ref.store not in datamap.stores:
+            problems.append(Problem(rpath, f"refers to store {ref.store}, not in the datamap"))
+        elif ref.to not in datamap.stores[ref.store].collections:
+            problems.append(Problem(rpath, f"refers to {ref.store}.{ref.to}, not in that store's map"))
     return problems
 
 
@@ -248,6 +339,8 @@ def live_problems(store_name: str, store: StoreMap, connector: Connector) -> lis
         for i, ref in enumerate(coll.references):
             rpath = f"{cpath}.references[{i}]"
             need(rpath, ref.fields, "field")
+            if not ref.local:
+                continue  # the other store's side is checked with that store
             target = live.get(ref.to)
             if target is None:
                 if ref.to in store.collections:
@@ -313,6 +406,10 @@ def draft_store_map(collections: list[CollectionInfo]) -> StoreMap:
             for fk in info.foreign_keys
         ]
         out[info.name] = CollectionSpec(
-            primary_key=list(info.primary_key), tenant_field=tenant, fields=fields, references=references
+            primary_key=list(info.primary_key),
+            tenant_field=tenant,
+            fields=fields,
+            references=references,
+            **dict(info.layout),
         )
     return StoreMap(collections=out)

@@ -4,6 +4,10 @@ Each collection's action comes from the datamap. Deletion goes children first; a
 other rows still reference (retained orders, another customer's referral) is masked instead,
 so no retained row is orphaned and no foreign key breaks. Rows already masked are left alone,
 so a re-run after a crash changes nothing twice.
+
+Rows are addressed by their primary key. Object and lake records have none that lasts (their
+position changes when the object or file does), so they are addressed by content: the object
+or file they were found in, and the key values they were found by.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import Connector, Delete, EraseOp, Mask, Rewrite, is_masked
+from connectors import SOURCE, Connector, Delete, EraseOp, Mask, Rewrite, is_masked
 
 from .datamap import CollectionSpec, StoreMap, children_first
-from .lookup import REQUEST, counts_per_request, lookup, row_key, unique_rows, with_join_keys
+from .lookup import REQUEST, VIA, counts_per_request, lookup, row_key, unique_rows, with_join_keys
 from .redaction import Terms, redact, subject_terms
 from .request_store import CollectionResult
 
@@ -104,7 +108,7 @@ def _incoming(
     refs = {
         (child, tuple(r.fields), tuple(r.to_fields))
         for child, spec in store.collections.items()
-        for r in spec.references
+        for r in spec.local_references()
         if r.to == collection
     }
     for info in connector.collections():
@@ -146,7 +150,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
         self_refs = []  # references among this collection's own candidates
         for child, fields, to_fields in _incoming(store, connector, name):
             keys = pa.table([rows[f] for f in to_fields] + [rows[REQUEST]], names=[*fields, REQUEST])
-            referencing = lookup(connector, child, keys)
+            referencing = lookup(connector, child, [keys])
             if referencing is None:
                 continue
             if child in deleting:  # referencing rows that go first do not hold this row back
@@ -195,16 +199,28 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
     return plans
 
 
+def _addressed(collection: str, spec: CollectionSpec, rows: pa.Table, action) -> list[EraseOp]:
+    """Operations on `rows`: by primary key, or (object and lake records) by where and how they were found."""
+    if spec.primary_key or VIA not in rows.column_names:
+        return [EraseOp(collection, unique_rows(rows.select(row_key(spec, rows))), action)]
+    ops = []
+    for via in sorted(set(rows[VIA].to_pylist())):
+        group = rows.filter(pc.equal(rows[VIA], via))
+        ops.append(EraseOp(collection, unique_rows(group.select([SOURCE, *via.split(",")])), action))
+    return ops
+
+
 def operations(store: StoreMap, plans: Sequence[CollectionPlan], hash_key: bytes) -> list[EraseOp]:
     ops = []
     for p in plans:
-        key = row_key(store.collections[p.collection], p.found)
+        spec = store.collections[p.collection]
+        key = row_key(spec, p.found)
         if p.delete is not None:
-            ops.append(EraseOp(p.collection, unique_rows(p.delete.select(key)), Delete()))
+            ops += _addressed(p.collection, spec, p.delete, Delete())
         fixed = {f: m for f, m in p.mask_fields.items() if m != "spans"}
         unmasked = _subset(p.mask, _unmasked(list(fixed), p.mask)) if p.mask is not None else None
         if unmasked is not None:  # rows there only for their free text keep their masked fields as they are
-            ops.append(EraseOp(p.collection, unique_rows(unmasked.select(key)), Mask(fixed, hash_key)))
+            ops += _addressed(p.collection, spec, unmasked, Mask(fixed, hash_key))
         if p.rewrite is not None:
             spans = tuple(n for n in p.rewrite.column_names if n not in key)
             ops.append(EraseOp(p.collection, p.rewrite.select(key), Rewrite(spans, p.rewrite)))

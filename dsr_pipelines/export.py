@@ -6,6 +6,7 @@ which decrypts them into the requested directory and checks every SHA-256 agains
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -17,11 +18,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors import RECORD
+
 from .datamap import Datamap
 from .errors import DsrError
 from .keys import Keys
-from .lookup import REQUEST
-from .request_store import RequestRecord
+from .lookup import REQUEST, VIA
+from .request_store import RequestRecord, SkippedItem
+
+_INTERNAL = (REQUEST, VIA, RECORD)  # bookkeeping of the lookup, not the subject's data
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,8 @@ def stage_collection(
     staging: Path, keys: Keys, request_id: int, store: str, collection: str, rows: pa.Table
 ) -> list[ExportFile]:
     """Write one collection of one subject, encrypted, and describe the plaintext files."""
-    rows = rows.drop_columns([REQUEST]) if REQUEST in rows.column_names else rows
-    json_bytes = json.dumps(rows.to_pylist(), default=str, ensure_ascii=False, indent=1).encode()
+    rows = rows.drop_columns([c for c in _INTERNAL if c in rows.column_names])
+    json_bytes = json.dumps(rows.to_pylist(), default=_json_value, ensure_ascii=False, indent=1).encode()
     buffer = io.BytesIO()
     pq.write_table(rows, buffer)
     folder = staging / str(request_id)
@@ -61,6 +66,13 @@ def stage_collection(
     return files
 
 
+def _json_value(value: object) -> str:
+    """Bytes (whole objects) as base64; dates and the like as their text."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
 def art15_facts(datamap: Datamap, store: str, collection: str) -> dict:
     spec = datamap.stores[store].collections[collection]
     return {
@@ -73,8 +85,14 @@ def art15_facts(datamap: Datamap, store: str, collection: str) -> dict:
 
 
 def write_manifest(
-    staging: Path, record: RequestRecord, files: list[ExportFile], datamap: Datamap, generated_at: datetime
+    staging: Path,
+    record: RequestRecord,
+    files: list[ExportFile],
+    datamap: Datamap,
+    generated_at: datetime,
+    skipped: list[SkippedItem] = (),
 ) -> dict:
+    """The package's manifest; `skipped` lists what could not be read, so the package says it is partial."""
     sources: dict[tuple[str, str], int] = {}
     for f in files:
         if f.format == "json":
@@ -89,6 +107,8 @@ def write_manifest(
             {"store": s, "collection": c, "records": n, **art15_facts(datamap, s, c)}
             for (s, c), n in sorted(sources.items())
         ],
+        "complete": not skipped,
+        "skipped": [asdict(item) for item in skipped],
     }
     folder = staging / str(record.id)
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from connectors import StoreError
 
-from . import processing, scan
+from . import links, processing, scan
 from .export import ExportFile, write_manifest
 from .processing import StoreSummary
 from .request_store import RUNNABLE
@@ -52,6 +52,15 @@ def start_requests(
             rs.finish(request_id, "failed", config.actor, note, None)
         context.log.error(f"stores unreachable: {sorted(down)}; {len(runnable)} requests failed")
         return
+    try:
+        added = links.refresh(rs, stores.datamap, stores.connector, runnable)
+    except StoreError as exc:
+        for request_id in runnable:
+            rs.finish(request_id, "failed", config.actor, f"{exc}; nothing was changed, run again", None)
+        context.log.error(f"links between stores could not be resolved; {len(runnable)} requests failed")
+        return
+    if added:
+        context.log.info(f"{added} keys linking stores recorded (encrypted in the request store)")
     done = rs.done_stores(runnable) if runnable else set()
     for name in stores.names():
         pending = tuple(r for r in runnable if (r, name) not in done)
@@ -120,13 +129,13 @@ def apply_store(
     """Export or erase in one store and record the outcome per request at once (so a re-run resumes)."""
     rs, cfg = requests.store, requests.config
     store_map, connector = stores.datamap.stores[task.store], stores.connector(task.store)
-    summaries = []
+    outcomes = []
     try:
         for type_, subjects in _by_type(requests, task.request_ids).items():
             if type_ == "erasure":
-                summaries.append(processing.erase(task.store, store_map, connector, subjects, rs.keys))
+                outcomes.append(processing.erase(task.store, store_map, connector, subjects, rs.keys))
             else:
-                summaries.append(
+                outcomes.append(
                     processing.export(task.store, store_map, connector, subjects, rs.keys, cfg.export_dir)
                 )
     except StoreError as exc:
@@ -134,13 +143,18 @@ def apply_store(
             rs.record_store(request_id, task.store, "failed", [], task.actor, str(exc))
         context.log.error(f"{task.store}: failed for {len(task.request_ids)} requests")
         return StoreSummary(task.store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
-    summary = processing.merge(task.store, task.request_ids, summaries)
+    summary = processing.merge(task.store, task.request_ids, [o.summary for o in outcomes])
+    skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
     for request_id in task.request_ids:
         files = summary.files.get(request_id, ())
         if files:
             sidecar = cfg.export_dir / str(request_id) / f"{task.store}.files.json"
             sidecar.write_text(json.dumps([asdict(f) for f in files]))
-        rs.record_store(request_id, task.store, "done", summary.results.get(request_id, ()), task.actor)
+        mine = skipped.get(request_id, [])
+        # A store that skipped something is done in part: a re-run processes it again.
+        status = "partial" if mine else "done"
+        results = summary.results.get(request_id, ())
+        rs.record_store(request_id, task.store, status, results, task.actor, skipped=mine)
     totals = processing.totals(summary)
     context.log.info(f"{task.store}: " + " ".join(f"{k}={v}" for k, v in totals.items()))
     return summary
@@ -162,29 +176,33 @@ def finish_requests(
         if record.state != "running":
             continue
         status = rs.store_status(record.id)
-        failed = {s: v["error"] for s, v in status.items() if v["status"] != "done"}
+        failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial")}
         missing = [s for s in stores.names() if s not in status]
         residual = sum(r.residual for r in rs.results(record.id))
+        skipped = rs.skipped(record.id)
         probe = {"residual": residual, "stores": sorted(status)} if record.type == "erasure" else None
         if failed or missing:
             note = "; ".join(failed.values()) or f"stores not processed: {missing}"
             state = "failed"
             note += "; run again to resume"
-        elif residual:
-            state, note = (
-                "partially_completed",
-                f"verification probe found {residual} rows still holding the subject",
+        elif residual or skipped:
+            state = "partially_completed"
+            notes = (
+                [f"verification probe found {residual} rows still holding the subject"] if residual else []
             )
+            if skipped:
+                notes.append(f"{len(skipped)} objects or files skipped (listed by dsr status); run again")
+            note = "; ".join(notes)
         else:
             state, note = "completed", None
-            if record.type == "access":
-                folder = cfg.export_dir / str(record.id)
-                files = [
-                    ExportFile(**f)
-                    for p in sorted(folder.glob("*.files.json"))
-                    for f in json.loads(p.read_text())
-                ]
-                write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock())
+        if record.type == "access" and not (failed or missing):
+            folder = cfg.export_dir / str(record.id)
+            files = [
+                ExportFile(**f)
+                for p in sorted(folder.glob("*.files.json"))
+                for f in json.loads(p.read_text())
+            ]
+            write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock(), skipped)
         rs.finish(record.id, state, "dagster", note, probe)
         outcome[state] = outcome.get(state, 0) + 1
     context.log.info(f"finished: {outcome}")

@@ -1,7 +1,9 @@
 """One store's share of a batch of requests, as plain functions the Dagster ops call.
 
 Each function takes the subjects, the store's map and its connector, and returns a summary of
-counts per request: rows stay inside the function.
+counts per request: rows stay inside the function. What a store could not read or change is
+returned beside the summary (`Outcome.skipped`), to be recorded in the request store: object
+keys and file names may themselves be personal, so they never travel in a summary.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from .config import GuardConfig
 from .datamap import StoreMap
 from .export import ExportFile, stage_collection
 from .keys import Keys
-from .lookup import REQUEST, counts_per_request, find_subjects, guard_violations
-from .request_store import CollectionResult, Subject
+from .lookup import REQUEST, counts_per_request, find_subjects, guard_violations, requests_holding
+from .request_store import COUNTS, CollectionResult, SkippedItem, Subject
 
 
 @dataclass(frozen=True)
 class StoreSummary:
-    """What one store did for a batch: counts per request, never rows or identities."""
+    """What one store did for a batch: counts per request, never rows, identities or object names."""
 
     store: str
     request_ids: tuple[int, ...] = ()
@@ -34,11 +36,43 @@ class StoreSummary:
     files: dict[int, tuple[ExportFile, ...]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    summary: StoreSummary
+    skipped: dict[int, list[SkippedItem]] = field(default_factory=dict)
+
+
 def _found_results(store_name: str, found, request_ids) -> dict[int, list[CollectionResult]]:
     out: dict[int, list[CollectionResult]] = {r: [] for r in request_ids}
     for collection, rows in sorted(found.items()):
         for request_id, n in counts_per_request(rows).items():
             out[request_id].append(CollectionResult(store_name, collection, found=n))
+    return out
+
+
+def _with_counts(
+    store_name: str,
+    results: dict[int, list[CollectionResult]],
+    skipped: dict[int, list[SkippedItem]],
+    **extra: dict[tuple[int, str], int],
+) -> dict[int, tuple[CollectionResult, ...]]:
+    """Results with per-collection counts added (skipped items, and e.g. residual or versions)."""
+    added: dict[str, dict[tuple[int, str], int]] = {name: dict(counts) for name, counts in extra.items()}
+    added["skipped"] = {}
+    for request_id, items in skipped.items():
+        for item in items:
+            key = (request_id, item.collection)
+            added["skipped"][key] = added["skipped"].get(key, 0) + 1
+    out = {}
+    for request_id, rows in results.items():
+        rows = list(rows)
+        collections = {c for name in added for (r, c) in added[name] if r == request_id}
+        for collection in sorted(collections - {c.collection for c in rows}):
+            rows.append(CollectionResult(store_name, collection))
+        out[request_id] = tuple(
+            replace(c, **{name: counts.get((request_id, c.collection), 0) for name, counts in added.items()})
+            for c in rows
+        )
     return out
 
 
@@ -52,16 +86,16 @@ def inspect(
 ) -> StoreSummary:
     """Find and plan without changing anything: the guard's check, and the dry run's answer."""
     ids = [s.request_id for s in subjects]
-    found = find_subjects(store, connector, subjects)
+    findings = find_subjects(store, connector, subjects)
     if request_type == "erasure":
-        results = erasure.results(store_name, erasure.plan(store, connector, found), ids)
+        results = erasure.results(store_name, erasure.plan(store, connector, findings.tables), ids)
     else:
-        results = _found_results(store_name, found, ids)
+        results = _found_results(store_name, findings.tables, ids)
     return StoreSummary(
         store_name,
         tuple(ids),
-        {r: tuple(v) for r, v in results.items()},
-        guard_violations(store_name, found, connector, guard),
+        _with_counts(store_name, results, findings.skipped),
+        guard_violations(store_name, findings.tables, connector, guard),
     )
 
 
@@ -72,18 +106,31 @@ def export(
     subjects: Sequence[Subject],
     keys: Keys,
     staging: Path,
-) -> StoreSummary:
+) -> Outcome:
     """Stage each subject's records of every collection in this store."""
     ids = [s.request_id for s in subjects]
-    found = find_subjects(store, connector, subjects)
-    results = _found_results(store_name, found, ids)
+    findings = find_subjects(store, connector, subjects)
+    results = _found_results(store_name, findings.tables, ids)
     files: dict[int, list[ExportFile]] = {r: [] for r in ids}
-    for collection, rows in sorted(found.items()):
+    for collection, rows in sorted(findings.tables.items()):
         for request_id in counts_per_request(rows):
             mine = rows.filter(pc.equal(rows[REQUEST], request_id))
             files[request_id] += stage_collection(staging, keys, request_id, store_name, collection, mine)
-    exported = {r: tuple(replace(c, exported=c.found) for c in results[r]) for r in ids}
-    return StoreSummary(store_name, tuple(ids), exported, {}, {r: tuple(f) for r, f in files.items()})
+    exported = {r: [replace(c, exported=c.found) for c in results[r]] for r in ids}
+    summary = StoreSummary(
+        store_name,
+        tuple(ids),
+        _with_counts(store_name, exported, findings.skipped),
+        {},
+        {r: tuple(f) for r, f in files.items()},
+    )
+    return Outcome(summary, findings.skipped)
+
+
+def _merge_skipped(into: dict[int, list[SkippedItem]], more: dict[int, list[SkippedItem]]) -> None:
+    for request_id, items in more.items():
+        mine = into.setdefault(request_id, [])
+        mine += [i for i in items if i not in mine]
 
 
 def erase(
@@ -92,19 +139,32 @@ def erase(
     connector: Connector,
     subjects: Sequence[Subject],
     keys: Keys,
-) -> StoreSummary:
-    """Erase in one transaction, then probe: look the subjects up again and plan again."""
+) -> Outcome:
+    """Erase (in one transaction where the store has them), then probe: look up and plan again."""
     ids = [s.request_id for s in subjects]
-    plans = erasure.plan(store, connector, find_subjects(store, connector, subjects))
-    connector.erase(erasure.operations(store, plans, keys.mask_key))
+    findings = find_subjects(store, connector, subjects)
+    plans = erasure.plan(store, connector, findings.tables)
+    ops = erasure.operations(store, plans, keys.mask_key)
+    done = connector.erase(ops)
+    skipped = {r: list(v) for r, v in findings.skipped.items()}
+    versions: dict[tuple[int, str], int] = {}
+    found = {p.collection: p.found for p in plans}
+    for op, count in zip(ops, done, strict=True):
+        rows = [found[op.collection]]
+        for held in count.versions:
+            for request_id in requests_holding(rows, held):
+                versions[(request_id, op.collection)] = versions.get((request_id, op.collection), 0) + 1
+        for problem in count.skipped:
+            item = SkippedItem(store_name, problem.collection, problem.item, problem.reason)
+            _merge_skipped(skipped, {r: [item] for r in requests_holding(rows, problem.hits)})
     results = erasure.results(store_name, plans, ids)
-    probe = erasure.plan(store, connector, find_subjects(store, connector, subjects))
-    left = erasure.residual(probe)
-    probed = {r: tuple(replace(c, residual=left.get((r, c.collection), 0)) for c in results[r]) for r in ids}
-    for (request_id, collection), n in left.items():
-        if not any(c.collection == collection for c in probed[request_id]):
-            probed[request_id] += (CollectionResult(store_name, collection, residual=n),)
-    return StoreSummary(store_name, tuple(ids), probed)
+    probe = find_subjects(store, connector, subjects)
+    _merge_skipped(skipped, probe.skipped)
+    left = erasure.residual(erasure.plan(store, connector, probe.tables))
+    summary = StoreSummary(
+        store_name, tuple(ids), _with_counts(store_name, results, skipped, residual=left, versions=versions)
+    )
+    return Outcome(summary, skipped)
 
 
 def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSummary]) -> StoreSummary:
@@ -118,5 +178,4 @@ def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSu
 
 
 def totals(summary: StoreSummary) -> dict[str, int]:
-    keys = ("found", "exported", "deleted", "masked", "retained", "residual")
-    return {k: sum(getattr(c, k) for rs in summary.results.values() for c in rs) for k in keys}
+    return {k: sum(getattr(c, k) for rs in summary.results.values() for c in rs) for k in COUNTS}

@@ -2,14 +2,16 @@
 
 Identities are kept encrypted (AES-256-GCM, bound to the request and position) and are
 removed once an erasure has completed; from then on the request knows its subject only by
-HMAC reference. Every state change is stored with its time and actor, and audited in the
-same transaction.
+HMAC reference. So are the keys a subject was linked by across stores (their customer id,
+found in one store, reaches their events in another): they are recorded before any store
+changes, so a re-run still reaches every store after the first one erased the link.
+Every state change is stored with its time and actor, and audited in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from .keys import Keys
 from .ledger import Ledger, metadata
 
 REQUEST_TYPES = ("access", "erasure")
+COUNTS = ("found", "exported", "deleted", "masked", "retained", "residual", "skipped", "versions")
 FINAL = ("completed", "rejected")
 RUNNABLE = ("verified", "running", "failed", "partially_completed")
 TRANSITIONS = {
@@ -76,6 +79,25 @@ store_runs_t = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("finished_at", sa.DateTime, nullable=False),
 )
+links_t = sa.Table(
+    "dsr_request_links",
+    metadata,
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), primary_key=True),
+    sa.Column("link", sa.String(400), primary_key=True),  # e.g. shop.customers(id)
+    sa.Column("ciphertext", sa.LargeBinary),  # JSON list of key tuples, encrypted
+)
+skipped_t = sa.Table(
+    "dsr_skipped",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), nullable=False, index=True),
+    sa.Column("store", sa.String(63), nullable=False),
+    sa.Column("collection", sa.String(200), nullable=False),
+    sa.Column(
+        "item", sa.LargeBinary, nullable=False
+    ),  # an object key or file name may be personal: encrypted
+    sa.Column("reason", sa.Text, nullable=False),
+)
 results_t = sa.Table(
     "dsr_results",
     metadata,
@@ -88,6 +110,8 @@ results_t = sa.Table(
     sa.Column("masked", sa.Integer, nullable=False, default=0),
     sa.Column("retained", sa.Integer, nullable=False, default=0),
     sa.Column("residual", sa.Integer, nullable=False, default=0),
+    sa.Column("skipped", sa.Integer, nullable=False, default=0),
+    sa.Column("versions", sa.Integer, nullable=False, default=0),
     sa.Column("reason", sa.Text),
 )
 
@@ -98,11 +122,25 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Subject:
-    """One request's subject as the lookup needs it: kept inside ops, never returned from them."""
+    """One request's subject as the lookup needs it: kept inside ops, never returned from them.
+
+    `links` holds key tuples found in other stores, by link (`shop.customers(id)`).
+    """
 
     request_id: int
     tenant: str
     identities: tuple[Identity, ...] = field(repr=False)
+    links: Mapping[str, tuple[tuple, ...]] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An object or file a store could not read or change for a request, and why."""
+
+    store: str
+    collection: str
+    item: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +153,8 @@ class CollectionResult:
     masked: int = 0
     retained: int = 0
     residual: int = 0
+    skipped: int = 0  # objects or files that could not be read or changed (listed per request)
+    versions: int = 0  # older object versions deleted
     reason: str | None = None
 
 
@@ -347,8 +387,41 @@ class RequestStore:
                     )
                     for r in rows
                 )
-                out.append(Subject(request_id, tenant, idents))
+                out.append(Subject(request_id, tenant, idents, self._links(conn, request_id)))
         return out
+
+    def _links(self, conn, request_id: int) -> dict[str, tuple[tuple, ...]]:
+        rows = conn.execute(
+            sa.select(links_t).where(links_t.c.request_id == request_id, links_t.c.ciphertext.is_not(None))
+        )
+        return {
+            r.link: tuple(
+                tuple(t) for t in json.loads(self.keys.decrypt(r.ciphertext, f"link:{request_id}:{r.link}"))
+            )
+            for r in rows
+        }
+
+    def save_links(self, links: Mapping[int, Mapping[str, Iterable[tuple]]]) -> int:
+        """Add link keys to what each request already holds (never drops any); returns how many are new."""
+        added = 0
+        with self.engine.begin() as conn:
+            for request_id, by_link in links.items():
+                known = self._links(conn, request_id)
+                for link, tuples in by_link.items():
+                    before = set(known.get(link, ()))
+                    merged = before | {tuple(t) for t in tuples}
+                    if merged == before:
+                        continue
+                    added += len(merged - before)
+                    blob = self.keys.encrypt(
+                        json.dumps(sorted(merged, key=repr), default=str).encode(),
+                        f"link:{request_id}:{link}",
+                    )
+                    conn.execute(
+                        sa.delete(links_t).where(links_t.c.request_id == request_id, links_t.c.link == link)
+                    )
+                    conn.execute(sa.insert(links_t).values(request_id=request_id, link=link, ciphertext=blob))
+        return added
 
     def verified_since(self, after_seq: int, limit: int = 1000) -> list[tuple[int, int, str]]:
         """(transition seq, request id, type) of requests verified after `after_seq` and still verified."""
@@ -399,8 +472,9 @@ class RequestStore:
         results: Sequence[CollectionResult],
         actor: str,
         error: str | None = None,
+        skipped: Sequence[SkippedItem] = (),
     ) -> None:
-        """Store one store's outcome for one request (replacing an earlier failed attempt)."""
+        """Store one store's outcome for one request (replacing an earlier attempt's)."""
         now = self.clock()
         record = self.get(request_id)
         with self.engine.begin() as conn:
@@ -412,6 +486,23 @@ class RequestStore:
                     store_runs_t.c.request_id == request_id, store_runs_t.c.store == store
                 )
             )
+            conn.execute(
+                sa.delete(skipped_t).where(skipped_t.c.request_id == request_id, skipped_t.c.store == store)
+            )
+            if skipped:
+                conn.execute(
+                    sa.insert(skipped_t),
+                    [
+                        {
+                            "request_id": request_id,
+                            "store": item.store,
+                            "collection": item.collection,
+                            "item": self.keys.encrypt(item.item.encode(), f"skipped:{request_id}"),
+                            "reason": item.reason,
+                        }
+                        for item in skipped
+                    ],
+                )
             if results:
                 conn.execute(
                     sa.insert(results_t),
@@ -422,10 +513,7 @@ class RequestStore:
                     request_id=request_id, store=store, status=status, error=error, finished_at=now
                 )
             )
-            totals = {
-                k: sum(getattr(r, k) for r in results)
-                for k in ("found", "exported", "deleted", "masked", "retained", "residual")
-            }
+            totals = {k: sum(getattr(r, k) for r in results) for k in COUNTS}
             self._audit(
                 conn,
                 record,
@@ -446,6 +534,21 @@ class RequestStore:
                 CollectionResult(**{k: v for k, v in r._mapping.items() if k != "request_id"}) for r in rows
             ]
 
+    def skipped(self, request_id: int) -> list[SkippedItem]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(skipped_t).where(skipped_t.c.request_id == request_id).order_by(skipped_t.c.seq)
+            )
+            return [
+                SkippedItem(
+                    r.store,
+                    r.collection,
+                    self.keys.decrypt(r.item, f"skipped:{request_id}").decode(),
+                    r.reason,
+                )
+                for r in rows
+            ]
+
     def finish(self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None) -> None:
         """Final transition; a completed erasure also forgets the identities it was given."""
         record = self.get(request_id)
@@ -464,6 +567,7 @@ class RequestStore:
                     .where(identities_t.c.request_id == request_id)
                     .values(ciphertext=None)
                 )
+                conn.execute(sa.delete(links_t).where(links_t.c.request_id == request_id))
                 self._audit(conn, record, "identities_removed", actor, now, {})
 
     def _audit(

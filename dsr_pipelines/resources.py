@@ -5,12 +5,13 @@ import os
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from connectors import Connector, StoreError, open_store
+from connectors import Connector, StoreError
 
 from .config import Config, load_config
 from .datamap import Datamap, load_datamap
 from .errors import DsrError
 from .request_store import RequestStore
+from .stores import open_connector
 
 
 class RequestStoreResource(dg.ConfigurableResource):
@@ -66,8 +67,7 @@ class StoresResource(dg.ConfigurableResource):
 
     def connector(self, name: str) -> Connector:
         if name not in self._open:
-            store = self._config.store(name)
-            self._open[name] = open_store(name, store.kind, store.resolved_url(self._config.base))
+            self._open[name] = open_connector(self._config, name, self._datamap)
         return self._open[name]
 
     def unreachable(self) -> dict[str, str]:

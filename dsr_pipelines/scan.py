@@ -11,14 +11,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connectors import open_store
-
 from . import findings
 from .config import Config
 from .datamap import Datamap, load_datamap
 from .discovery import StoreReport, discover_store
 from .proposal import Change, Proposal, merge
 from .request_store import RequestStore
+from .stores import open_connector
 
 if TYPE_CHECKING:
     from .recognizers import Analyzer
@@ -60,7 +59,7 @@ def discover(
     datamap = load_datamap(config.datamap_path) if config.datamap_path.is_file() else Datamap()
     reports, changes = [], []
     for store in targets:
-        connector = open_store(store.name, store.kind, store.resolved_url(config.base))
+        connector = open_connector(config, store.name, datamap)
         try:
             rows = sample_rows or settings.sample_rows
             report = discover_store(engine, connector, rows, settings.max_chars)

@@ -165,7 +165,7 @@ def test_crash_after_every_store_recorded_but_before_finishing_resumes(sqlite_pr
     with closing(project.requests()) as rs:  # every store done and recorded, then the run died
         rs.start([request_id], "crashed-run")
         connector = open_store("shop", "sql", project.shop_url)
-        summary = processing.erase(
+        outcome = processing.erase(
             "shop",
             load_datamap(config.datamap_path).stores["shop"],
             connector,
@@ -173,7 +173,7 @@ def test_crash_after_every_store_recorded_but_before_finishing_resumes(sqlite_pr
             rs.keys,
         )
         connector.close()
-        rs.record_store(request_id, "shop", "done", summary.results[request_id], "crashed-run")
+        rs.record_store(request_id, "shop", "done", outcome.summary.results[request_id], "crashed-run")
     project.cli("run", str(request_id))
     status = json.loads(project.cli("status", str(request_id), "--json").stdout)
     assert status["state"] == "completed" and status["probe"]["residual"] == 0

@@ -1,0 +1,90 @@
+"""Which records of an Arrow table match key tuples: vectorised, for the object and lake stores.
+
+Keys arrive as text (identities) or as the types of another store (linked ids), while a file
+holds its own types; values are compared in the file's type where they convert, else as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def _value_type(kind: pa.DataType) -> pa.DataType:
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
+
+
+def _comparable(column: pa.ChunkedArray | pa.Array, values: pa.Array) -> tuple:
+    """`column` and `values` in one type: the column's where every value converts, else text."""
+    target = _value_type(column.type)
+    values = values.drop_null()
+    if values.type == target:
+        return column, values
+    try:
+        return column, pc.cast(values, target)
+    except pa.ArrowInvalid:  # some keys do not convert ("ann" for an integer column): they cannot match
+        kept = []
+        for value in values:
+            try:
+                kept.append(pc.cast(pa.array([value.as_py()], values.type), target)[0].as_py())
+            except pa.ArrowInvalid:
+                continue
+        return column, pa.array(kept, target)
+    except pa.ArrowNotImplementedError:
+        return pc.cast(column, pa.string()), pc.cast(values, pa.string())
+
+
+def _join_text(table: pa.Table, names: Sequence[str]) -> pa.Table:
+    return pa.table({f"_k{i}": pc.cast(table[n], pa.string()) for i, n in enumerate(names)})
+
+
+def matches(table: pa.Table, keys: pa.Table) -> pa.Array:
+    """Per row of `table`: is its tuple of `keys.column_names` one of the rows of `keys`?"""
+    names = keys.column_names
+    if table.num_rows == 0 or keys.num_rows == 0:
+        return pa.array([False] * table.num_rows, pa.bool_())
+    hit = None
+    for name in names:
+        column, values = _comparable(table[name], keys[name])
+        one = pc.is_in(column, value_set=values).fill_null(False)
+        hit = one if hit is None else pc.and_(hit, one)
+    if len(names) == 1:
+        return hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    # Each column matched some key; the tuple must match one key. Only candidates are joined.
+    candidates = pc.indices_nonzero(hit)
+    if len(candidates) == 0:
+        return hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    left = _join_text(table.take(candidates), names).append_column("_pos", candidates)
+    on = [f"_k{i}" for i in range(len(names))]
+    right = _join_text(keys, names).group_by(on).aggregate([])
+    joined = left.join(right, keys=on, join_type="inner", use_threads=False)
+    return mask_at(table.num_rows, joined["_pos"].to_numpy())
+
+
+def mask_at(n: int, positions) -> pa.Array:
+    """A boolean array of length `n`, true at `positions`."""
+    mask = np.zeros(n, dtype=bool)
+    mask[np.asarray(positions, dtype=np.int64)] = True
+    return pa.array(mask)
+
+
+def matches_any(table: pa.Table, keys: Sequence[pa.Table]) -> pa.Array:
+    """Rows matching any key table; tables naming a column `table` lacks cannot match."""
+    hit = pa.array([False] * table.num_rows, pa.bool_())
+    for k in keys:
+        if all(n in table.column_names for n in k.column_names):
+            hit = pc.or_(hit, matches(table, k))
+    return hit
+
+
+def key_text(keys: Sequence[pa.Table], columns: Sequence[str] | None = None) -> set[str]:
+    """Every distinct non-null key value as text (what a text search looks for)."""
+    out: set[str] = set()
+    for k in keys:
+        for name in k.column_names:
+            if columns is None or name in columns:
+                out.update(v for v in pc.cast(k[name], pa.string()).drop_null().to_pylist() if v)
+    return out

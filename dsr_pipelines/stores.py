@@ -1,0 +1,18 @@
+"""Open a configured store's connector, telling object and lake stores where their collections are."""
+
+from __future__ import annotations
+
+from connectors import Connector, open_store
+
+from .config import Config
+from .datamap import Datamap
+
+
+def open_connector(config: Config, name: str, datamap: Datamap | None = None) -> Connector:
+    store = config.store(name)
+    options = store.options()
+    if store.kind != "sql":
+        store_map = datamap.stores.get(name) if datamap else None
+        collections = store_map.collections if store_map else {}
+        options["layouts"] = {cname: spec.layout() for cname, spec in collections.items()}
+    return open_store(name, store.kind, store.resolved_url(config.base), **options)
