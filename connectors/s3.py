@@ -150,6 +150,7 @@ class S3Connector:
             ),
         )
         self._versioned: bool | None = None
+        self._collections: list[CollectionInfo] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -265,6 +266,9 @@ class S3Connector:
         return out
 
     def collections(self) -> list[CollectionInfo]:
+        """Declared and discovered collections, fields from sampled objects; computed once."""
+        if self._collections is not None:
+            return self._collections
         layouts = {**self.layouts, **self._discovered()}
         out = []
         for name, layout in layouts.items():
@@ -276,6 +280,7 @@ class S3Connector:
             if layout.key_pattern:
                 spec["key_pattern"] = layout.key_pattern
             out.append(CollectionInfo(name, fields, (), (), spec))
+        self._collections = out
         return out
 
     def _objects(self, layout: ObjectLayout) -> list[_Object]:
@@ -446,12 +451,7 @@ class S3Connector:
         rows = self._contained(doc, keys, search) if fmt == "text" else self._matching(doc, keys)
         items: list = self._problems(collection, key, doc, search)
         if fmt != "text":
-            table = doc.table()
-            for k in keys:
-                absent = [c for c in k.column_names if c not in table.column_names]
-                if absent:
-                    reason = f"no field {', '.join(absent)} in its records, yet the subject's values appear"
-                    items.append(Skipped(collection, key, reason, frozenset(hits)))
+            items += self._unattributed(collection, key, doc, keys, search)
         if rows is not None and rows.num_rows:
             rows = rows.append_column(SOURCE, pa.array([key] * rows.num_rows, pa.string()))
             items = rows.to_batches() + items
@@ -483,6 +483,21 @@ class S3Connector:
         return pa.table(
             {n: pa.array([r.get(n) for r in rows], pa.int64() if n == RECORD else pa.string()) for n in names}
         )
+
+    @staticmethod
+    def _unattributed(
+        collection: str, key: str, doc: Document, keys: list[pa.Table], search: TextSearch
+    ) -> list[Skipped]:
+        """Records that mention a searched value but lack a key field: the datamap misses something."""
+        table = doc.table()
+        absent = sorted({c for k in keys for c in k.column_names if c not in table.column_names})
+        if not absent:
+            return []
+        seen = frozenset(v for p in doc.records for v in search.values_in(doc.unit_text(p)))
+        if not seen:
+            return []
+        reason = f"no field {', '.join(absent)} in its records, yet they mention the subject"
+        return [Skipped(collection, key, reason, seen)]
 
     @staticmethod
     def _problems(collection: str, key: str, doc: Document, search: TextSearch) -> list[Skipped]:

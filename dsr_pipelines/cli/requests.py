@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import api
 from ..durations import parse_duration
-from ..request_store import REQUEST_TYPES
+from ..request_store import COUNTS, REQUEST_TYPES
 from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
 
 
@@ -183,6 +183,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         record = rs.get(request_id)
         results = rs.results(request_id)
         stores = rs.store_status(request_id)
+        skipped = rs.skipped(request_id)
         history = rs.transitions(request_id)
     data = {
         "id": record.id,
@@ -197,6 +198,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         "probe": record.probe,
         "stores": stores,
         "results": [vars(r) for r in results],
+        "skipped": [vars(s) for s in skipped],
         "history": [
             {
                 "at": h["at"].isoformat(),
@@ -219,20 +221,14 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
         out.print(f"verification probe: {verdict}")
     if results:
-        table = Table(
-            "store", "collection", "found", "exported", "deleted", "masked", "retained", "residual", "why"
-        )
+        table = Table("store", "collection", *COUNTS, "why")
         for r in results:
-            table.add_row(
-                r.store,
-                r.collection,
-                *(
-                    str(getattr(r, k))
-                    for k in ("found", "exported", "deleted", "masked", "retained", "residual")
-                ),
-                r.reason or "",
-            )
+            table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in COUNTS), r.reason or "")
         out.print(table)
+    if skipped:
+        out.print("skipped (run again once they are readable):")
+        for s in skipped:
+            out.print(f"  {s.store}.{s.collection}: {s.item}: {s.reason}", markup=False)
     for h in data["history"]:
         out.print(
             f"  {h['at']}  {h['actor']}: {h['from'] or '-'} -> {h['to']}"

@@ -1,0 +1,251 @@
+"""One request across a SQL shop, a Parquet lake and an S3 bucket, linked by the customer id."""
+
+from __future__ import annotations
+
+import base64
+import json
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pyarrow.dataset as ds
+import pytest
+import sqlalchemy as sa
+
+import connectors.s3
+from dsr_pipelines import links, shop, shopfiles
+from dsr_pipelines.config import load_config
+from dsr_pipelines.datamap import load_datamap
+from dsr_pipelines.stores import open_connector
+
+from .conftest import Project, files_containing, make_project
+
+
+@dataclass
+class Stores:
+    project: Project
+    lake: Path
+    bucket: str
+    client: object
+
+    def events(self) -> list[dict]:
+        table = ds.dataset(self.lake / "events", partitioning="hive").to_table()
+        return sorted(table.drop_columns(["day"]).to_pylist(), key=lambda r: r["event_id"])
+
+    def objects(self) -> dict[str, bytes]:
+        listing = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {
+            o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listing
+        }
+
+    def status(self, request_id: int) -> dict:
+        return json.loads(self.project.cli("status", str(request_id), "--json").stdout)
+
+
+@pytest.fixture
+def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
+    project = make_project(tmp_path, db_url)
+    shopfiles.write_lake(tmp_path / "lake", project.people)
+    client = s3_server.client()
+    shopfiles.upload(client, bucket, project.people)
+    monkeypatch.setenv("FILES_ACCESS_KEY", s3_server.access_key)
+    monkeypatch.setenv("FILES_SECRET_KEY", s3_server.secret_key)
+    project.write_config(
+        stores=[
+            {"name": "shop", "kind": "sql", "url": project.shop_url},
+            {"name": "lake", "kind": "parquet", "url": "lake"},
+            {
+                "name": "files",
+                "kind": "s3",
+                "url": f"s3://{bucket}",
+                "endpoint_url": s3_server.endpoint,
+                "access_key_env": "FILES_ACCESS_KEY",
+                "secret_key_env": "FILES_SECRET_KEY",
+            },
+        ]
+    )
+    project.write_datamap(
+        {"shop": shop.DATAMAP, "lake": shopfiles.LAKE_DATAMAP, "files": shopfiles.FILES_DATAMAP}
+    )
+    return Stores(project, tmp_path / "lake", bucket, client)
+
+
+def _counts(status: dict) -> dict[tuple[str, str], dict]:
+    return {(r["store"], r["collection"]): r for r in status["results"]}
+
+
+def test_datamap_with_links_between_stores_checks_clean_and_a_broken_link_is_named(stores):
+    assert stores.project.cli("datamap", "check").stdout.strip() == "datamap ok"
+    lake = json.loads(json.dumps(shopfiles.LAKE_DATAMAP))
+    lake["collections"]["events"]["references"][0]["to"] = "clients"
+    stores.project.write_datamap({"shop": shop.DATAMAP, "lake": lake, "files": shopfiles.FILES_DATAMAP})
+    result = stores.project.cli("datamap", "check", expect=1)
+    assert "stores.lake.collections.events.references[0]: refers to shop.clients" in result.stderr
+
+
+def test_access_request_covers_the_shop_the_lake_and_the_bucket(stores, tmp_path):
+    person = stores.project.people[4]
+    request_id = stores.project.submit(person, "access")
+    stores.project.cli("run", str(request_id))
+    status = stores.status(request_id)
+    assert status["state"] == "completed"
+    counts = _counts(status)
+    assert counts[("lake", "events")]["found"] == 6  # by user_id (linked) and by email (logins)
+    assert counts[("files", "profiles")]["found"] == 2
+    assert counts[("files", "newsletter")]["found"] == 1
+    assert counts[("shop", "customers")]["found"] == 1
+
+    out = tmp_path / "package"
+    stores.project.cli("export", str(request_id), "--out", str(out))
+    events = json.loads((out / "lake" / "events.json").read_text())
+    assert {e["user_id"] for e in events} == {person.customer_id} and len(events) == 6
+    assert "_request" not in events[0] and "_via" not in events[0]
+    profiles = {p["_source"]: p for p in json.loads((out / "files" / "profiles.json").read_text())}
+    profile = json.loads(base64.b64decode(profiles[f"users/{person.customer_id}/profile.json"]["content"]))
+    assert profile["email"] == person.email
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    sources = {(s["store"], s["collection"]): s for s in manifest["sources"]}
+    assert sources[("files", "newsletter")]["recipients"] == ["mailing provider"]
+
+
+def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(stores, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    person = stores.project.people[6]
+    cid = person.customer_id
+    events_before, objects_before = stores.events(), stores.objects()
+
+    request_id = stores.project.submit(person, "erasure")
+    stores.project.cli("run", str(request_id))
+    status = stores.status(request_id)
+    assert status["state"] == "completed", status
+    assert status["probe"]["residual"] == 0 and status["identities_held"] is False
+
+    mine = [e for e in events_before if e["user_id"] == cid]
+    assert stores.events() == [e for e in events_before if e["user_id"] != cid]
+    objects = stores.objects()
+    assert not [k for k in objects if k.startswith(f"users/{cid}/")]
+    assert {k for k in objects_before if not k.startswith(f"users/{cid}/")} == set(objects)
+    newsletter = next(k for k, v in objects_before.items() if person.email.encode() in v and "exports" in k)
+    kept = [
+        line
+        for line in objects_before[newsletter].decode().splitlines(keepends=True)
+        if person.email not in line
+    ]
+    assert objects[newsletter].decode() == "".join(kept)  # the others' lines, byte for byte
+    assert all(objects[k] == v for k, v in objects_before.items() if k in objects and k != newsletter)
+
+    counts = _counts(status)
+    assert counts[("lake", "events")]["deleted"] == len(mine)
+    assert counts[("files", "profiles")]["deleted"] == 2
+    assert counts[("files", "newsletter")]["deleted"] == 1
+    with closing(stores.project.requests()) as rs, rs.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM dsr_request_links")).scalar() == 0
+
+    needles = [person.email, person.phone, person.name, f"users/{cid}/"]
+    assert files_containing(home, needles) == []
+
+
+def test_links_recorded_before_any_change_let_a_resumed_erasure_reach_the_other_stores(stores):
+    """The shop's erasure deletes the customer row; a crash after it must not strand the lake."""
+    p = stores.project
+    person = p.people[5]  # nobody was referred by them, so their customer row can go
+    cid = person.customer_id
+    request_id = p.submit(person, "erasure")
+    config = load_config(p.config_path)
+    datamap = load_datamap(config.datamap_path)
+    with closing(p.requests()) as rs:  # a first run recorded the links and erased the shop, then died
+        rs.start([request_id], "crashed-run")
+        assert (
+            links.refresh(rs, datamap, lambda name: open_connector(config, name, datamap), [request_id]) == 1
+        )
+        engine = p.engine()
+        with engine.begin() as conn:
+            orders = "SELECT id FROM orders WHERE customer_id = :c"
+            conn.execute(sa.text(f"DELETE FROM returns WHERE order_id IN ({orders})"), {"c": cid})
+            conn.execute(sa.text(f"DELETE FROM order_lines WHERE order_id IN ({orders})"), {"c": cid})
+            for table in ("orders", "addresses", "support_tickets"):
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE customer_id = :c"), {"c": cid})
+            conn.execute(sa.text("DELETE FROM customers WHERE id = :c"), {"c": cid})
+        engine.dispose()
+        rs.record_store(request_id, "shop", "done", [], "crashed-run")
+
+    p.cli("run", str(request_id))
+    assert stores.status(request_id)["state"] == "completed"
+    assert not [e for e in stores.events() if e["user_id"] == cid]
+    assert not [k for k in stores.objects() if k.startswith(f"users/{cid}/")]
+
+
+def test_unreadable_objects_leave_the_request_partially_completed_with_the_list(stores):
+    p = stores.project
+    person = p.people[2]
+    stores.client.put_object(
+        Bucket=stores.bucket,
+        Key="exports/broken.ndjson",
+        Body=f'{{"email": "{person.email}", oops\n{{"email": "someone@else.com"}}\n'.encode(),
+    )
+    request_id = p.submit(person, "erasure")
+    p.cli("run", str(request_id), expect=1)
+    status = stores.status(request_id)
+    assert status["state"] == "partially_completed"
+    assert "1 objects or files skipped" in status["error"]
+    (skipped,) = status["skipped"]
+    assert (skipped["store"], skipped["collection"], skipped["item"]) == (
+        "files",
+        "newsletter",
+        "exports/broken.ndjson",
+    )
+    assert skipped["reason"].startswith("line 1: invalid JSON") and person.email not in skipped["reason"]
+    assert not [e for e in stores.events() if e["user_id"] == person.customer_id]  # the rest was done
+    assert b"someone@else.com" in stores.objects()["exports/broken.ndjson"]  # nothing lost
+
+    # Someone repairs the object; running again finishes the job.
+    repaired = json.dumps({"email": person.email, "tenant_id": person.tenant}) + "\n"
+    stores.client.put_object(Bucket=stores.bucket, Key="exports/broken.ndjson", Body=repaired.encode())
+    p.cli("run", str(request_id))
+    status = stores.status(request_id)
+    assert status["state"] == "completed" and status["skipped"] == []
+    assert "exports/broken.ndjson" not in stores.objects()
+
+
+class _VanishesOnFirstWrite:
+    """A boto3 client: the bucket is really deleted just before the first change to it."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def _vanish(self, kwargs):
+        self.client.delete_bucket(Bucket=kwargs["Bucket"])
+
+    def put_object(self, **kwargs):
+        self._vanish(kwargs)
+        return self.client.put_object(**kwargs)
+
+    def delete_object(self, **kwargs):
+        self._vanish(kwargs)
+        return self.client.delete_object(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_a_bucket_that_disappears_mid_run_leaves_the_rest_done_and_the_request_partial(stores, monkeypatch):
+    p = stores.project
+    person = p.people[3]
+    real = boto3.client
+    monkeypatch.setattr(connectors.s3.boto3, "client", lambda *a, **k: _VanishesOnFirstWrite(real(*a, **k)))
+    request_id = p.submit(person, "erasure")
+    p.cli("run", str(request_id), expect=1)
+    status = stores.status(request_id)
+    assert status["state"] == "partially_completed"
+    assert {s["reason"] for s in status["skipped"]} == {"the bucket no longer exists"}
+    assert not [e for e in stores.events() if e["user_id"] == person.customer_id]
+    engine = p.engine()
+    with engine.connect() as conn:
+        left = sa.text("SELECT count(*) FROM addresses WHERE customer_id = :c")
+        assert conn.execute(left, {"c": person.customer_id}).scalar() == 0
+    engine.dispose()
