@@ -78,7 +78,7 @@ def events(persons: list[Person], per_person: int = 6, seed: int = 11) -> pa.Tab
                     "user_id": p.customer_id,
                     "email": p.email if kind == "login" else None,
                     "event_type": kind,
-                    "ip": f"10.{p.customer_id % 250}.{rnd.randrange(250)}.{rnd.randrange(1, 250)}",
+                    "ip": f"203.0.113.{rnd.randrange(1, 255)}",  # documentation range (RFC 5737)
                     "at": at,
                     "day": at.date().isoformat(),
                 }

@@ -9,17 +9,19 @@ a green CI run means every backend was exercised.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pytest
 import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
-from dsr_pipelines import shop
+from dsr_pipelines import shop, shopfiles
 from dsr_pipelines.cli import app
 from dsr_pipelines.config import load_config
 from dsr_pipelines.request_store import RequestStore
@@ -220,3 +222,54 @@ def project(tmp_path, db_url) -> Project:
 @pytest.fixture
 def sqlite_project(tmp_path, sqlite_url) -> Project:
     return make_project(tmp_path, sqlite_url)
+
+
+@dataclass
+class Stores:
+    """A shop, its event lake and its file bucket, and the project configured for all three."""
+
+    project: Project
+    lake: Path
+    bucket: str
+    client: object
+
+    def events(self) -> list[dict]:
+        table = ds.dataset(self.lake / "events", partitioning="hive").to_table()
+        return sorted(table.drop_columns(["day"]).to_pylist(), key=lambda r: r["event_id"])
+
+    def objects(self) -> dict[str, bytes]:
+        listing = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {
+            o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listing
+        }
+
+    def status(self, request_id: int) -> dict:
+        return json.loads(self.project.cli("status", str(request_id), "--json").stdout)
+
+
+def make_stores(tmp_path: Path, shop_url: str, s3_server, bucket: str, monkeypatch) -> Stores:
+    """A project whose shop, Parquet lake and S3 bucket hold the same people, linked by customer id."""
+    project = make_project(tmp_path, shop_url)
+    shopfiles.write_lake(tmp_path / "lake", project.people)
+    client = s3_server.client()
+    shopfiles.upload(client, bucket, project.people)
+    monkeypatch.setenv("FILES_ACCESS_KEY", s3_server.access_key)
+    monkeypatch.setenv("FILES_SECRET_KEY", s3_server.secret_key)
+    project.write_config(
+        stores=[
+            {"name": "shop", "kind": "sql", "url": project.shop_url},
+            {"name": "lake", "kind": "parquet", "url": "lake"},
+            {
+                "name": "files",
+                "kind": "s3",
+                "url": f"s3://{bucket}",
+                "endpoint_url": s3_server.endpoint,
+                "access_key_env": "FILES_ACCESS_KEY",
+                "secret_key_env": "FILES_SECRET_KEY",
+            },
+        ]
+    )
+    project.write_datamap(
+        {"shop": shop.DATAMAP, "lake": shopfiles.LAKE_DATAMAP, "files": shopfiles.FILES_DATAMAP}
+    )
+    return Stores(project, tmp_path / "lake", bucket, client)

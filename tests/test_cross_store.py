@@ -5,11 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from contextlib import closing
-from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
-import pyarrow.dataset as ds
 import pytest
 import sqlalchemy as sa
 
@@ -19,56 +16,12 @@ from dsr_pipelines.config import load_config
 from dsr_pipelines.datamap import load_datamap
 from dsr_pipelines.stores import open_connector
 
-from .conftest import Project, files_containing, make_project
-
-
-@dataclass
-class Stores:
-    project: Project
-    lake: Path
-    bucket: str
-    client: object
-
-    def events(self) -> list[dict]:
-        table = ds.dataset(self.lake / "events", partitioning="hive").to_table()
-        return sorted(table.drop_columns(["day"]).to_pylist(), key=lambda r: r["event_id"])
-
-    def objects(self) -> dict[str, bytes]:
-        listing = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
-        return {
-            o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listing
-        }
-
-    def status(self, request_id: int) -> dict:
-        return json.loads(self.project.cli("status", str(request_id), "--json").stdout)
+from .conftest import Stores, files_containing, make_stores
 
 
 @pytest.fixture
 def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    project = make_project(tmp_path, db_url)
-    shopfiles.write_lake(tmp_path / "lake", project.people)
-    client = s3_server.client()
-    shopfiles.upload(client, bucket, project.people)
-    monkeypatch.setenv("FILES_ACCESS_KEY", s3_server.access_key)
-    monkeypatch.setenv("FILES_SECRET_KEY", s3_server.secret_key)
-    project.write_config(
-        stores=[
-            {"name": "shop", "kind": "sql", "url": project.shop_url},
-            {"name": "lake", "kind": "parquet", "url": "lake"},
-            {
-                "name": "files",
-                "kind": "s3",
-                "url": f"s3://{bucket}",
-                "endpoint_url": s3_server.endpoint,
-                "access_key_env": "FILES_ACCESS_KEY",
-                "secret_key_env": "FILES_SECRET_KEY",
-            },
-        ]
-    )
-    project.write_datamap(
-        {"shop": shop.DATAMAP, "lake": shopfiles.LAKE_DATAMAP, "files": shopfiles.FILES_DATAMAP}
-    )
-    return Stores(project, tmp_path / "lake", bucket, client)
+    return make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
 
 
 def _counts(status: dict) -> dict[tuple[str, str], dict]:
