@@ -1,10 +1,15 @@
-"""`python -m bench [erasure|discovery] [options]`: one benchmark, or every one in turn."""
+"""`python -m bench [erasure|discovery|lake|objects] [options]`: one benchmark, or every one in turn."""
 
 import sys
 
-from . import discovery, erasure
+from . import discovery, erasure, lake, objects
 
-BENCHMARKS = {"erasure": erasure.main, "discovery": discovery.main}
+BENCHMARKS = {
+    "erasure": erasure.main,
+    "discovery": discovery.main,
+    "lake": lake.main,
+    "objects": objects.main,
+}
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:
     BENCHMARKS[sys.argv[1]](sys.argv[2:])

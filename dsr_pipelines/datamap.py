@@ -215,8 +215,10 @@ def reference_cycles(store: StoreMap) -> list[list[str]]:
 
 def store_order(datamap: Datamap) -> list[str]:
     """Stores ordered so that a store comes after every store its references point into."""
-    targets = {
-        name: sorted({r.store for c in store.collections.values() for r in c.references if not r.local})
+    targets = {  # a reference naming its own store is reported by static_problems, not as a cycle
+        name: sorted(
+            {r.store for c in store.collections.values() for r in c.references if r.store not in (None, name)}
+        )
         for name, store in datamap.stores.items()
     }
     order: list[str] = []

@@ -66,3 +66,69 @@ def test_static_errors_name_the_setting(sqlite_project):
     )
     result = sqlite_project.cli("datamap", "check", expect=2)
     assert "stores.shop.collections.orders" in result.stderr and "legal_basis" in result.stderr
+
+
+def test_object_lake_and_cross_store_settings_are_checked_with_their_key_paths():
+    from dsr_pipelines.datamap import parse_datamap, static_problems
+
+    datamap = parse_datamap(
+        {
+            "stores": {
+                "shop": {"collections": {"customers": {"primary_key": ["id"], "prefix": "x/"}}},
+                "lake": {
+                    "collections": {
+                        "events": {
+                            "path": "events",
+                            "fields": {"note": {"category": "free_text", "mask": "spans"}},
+                            "references": [
+                                {
+                                    "fields": ["user_id"],
+                                    "store": "shop",
+                                    "to": "clients",
+                                    "to_fields": ["id"],
+                                },
+                                {"fields": ["user_id"], "store": "crm", "to": "people", "to_fields": ["id"]},
+                                {"fields": ["user_id"], "store": "lake", "to": "events", "to_fields": ["id"]},
+                            ],
+                        }
+                    }
+                },
+                "files": {
+                    "collections": {
+                        "avatars": {"key_pattern": "users/", "erase": "mask"},
+                        "logs": {"prefix": "logs/", "format": "text", "tenant_field": "tenant", "path": "x"},
+                    }
+                },
+            }
+        }
+    )
+    problems = [str(p) for p in static_problems(datamap, {"shop": "sql", "lake": "parquet", "files": "s3"})]
+    assert problems == [
+        "stores.shop.collections.customers.prefix: not a setting of sql collections",
+        "stores.lake.collections.events.fields.note: mask: spans rewrites rows by key: give a primary_key",
+        "stores.lake.collections.events.references[0]: refers to shop.clients, not in that store's map",
+        "stores.lake.collections.events.references[1]: refers to store crm, not in the datamap",
+        "stores.lake.collections.events.references[2]: store: names this same store; leave it out",
+        "stores.files.collections.avatars.key_pattern: needs a {field} placeholder, e.g. users/{user_id}/",
+        "stores.files.collections.avatars.erase: objects under a key pattern can only be deleted",
+        "stores.files.collections.logs.path: not a setting of s3 collections",
+        "stores.files.collections.logs.tenant_field: plain-text records have no field for a tenant",
+    ]
+
+
+def test_stores_that_reference_each_other_in_a_cycle_are_refused():
+    from dsr_pipelines.datamap import parse_datamap, static_problems
+
+    link = {"fields": ["id"], "to": "t", "to_fields": ["id"]}
+    datamap = parse_datamap(
+        {
+            "stores": {
+                "a": {"collections": {"t": {"references": [{**link, "store": "b"}]}}},
+                "b": {"collections": {"t": {"references": [{**link, "store": "a"}]}}},
+            }
+        }
+    )
+    (problem,) = static_problems(datamap, {"a": "sql", "b": "sql"})
+    assert str(problem) == (
+        "stores: stores reference each other in a cycle (a -> b -> a): links cannot be resolved"
+    )
