@@ -45,23 +45,28 @@ def matches(table: pa.Table, keys: pa.Table) -> pa.Array:
     """Per row of `table`: is its tuple of `keys.column_names` one of the rows of `keys`?"""
     names = keys.column_names
     if table.num_rows == 0 or keys.num_rows == 0:
-        return pa.array([False] * table.num_rows, pa.bool_())
+        return none_of(table.num_rows)
     hit = None
     for name in names:
         column, values = _comparable(table[name], keys[name])
         one = pc.is_in(column, value_set=values).fill_null(False)
         hit = one if hit is None else pc.and_(hit, one)
+    hit = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
     if len(names) == 1:
-        return hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+        return hit
     # Each column matched some key; the tuple must match one key. Only candidates are joined.
     candidates = pc.indices_nonzero(hit)
     if len(candidates) == 0:
-        return hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+        return hit
     left = _join_text(table.take(candidates), names).append_column("_pos", candidates)
     on = [f"_k{i}" for i in range(len(names))]
     right = _join_text(keys, names).group_by(on).aggregate([])
     joined = left.join(right, keys=on, join_type="inner", use_threads=False)
     return mask_at(table.num_rows, joined["_pos"].to_numpy())
+
+
+def none_of(n: int) -> pa.Array:
+    return pa.array(np.zeros(n, dtype=bool))
 
 
 def mask_at(n: int, positions) -> pa.Array:
@@ -73,11 +78,12 @@ def mask_at(n: int, positions) -> pa.Array:
 
 def matches_any(table: pa.Table, keys: Sequence[pa.Table]) -> pa.Array:
     """Rows matching any key table; tables naming a column `table` lacks cannot match."""
-    hit = pa.array([False] * table.num_rows, pa.bool_())
+    hit = None
     for k in keys:
         if all(n in table.column_names for n in k.column_names):
-            hit = pc.or_(hit, matches(table, k))
-    return hit
+            one = matches(table, k)
+            hit = one if hit is None else pc.or_(hit, one)
+    return none_of(table.num_rows) if hit is None else hit
 
 
 def key_text(keys: Sequence[pa.Table], columns: Sequence[str] | None = None) -> set[str]:

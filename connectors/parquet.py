@@ -44,6 +44,9 @@ from .matching import matches, matches_any
 
 TMP_PREFIX = ".dsr-tmp-"
 PROBES = 20  # row groups read per sample
+# A text column whose dictionary page is this small a share of its chunk is truly dictionary-encoded
+# (a writer that gave up on the dictionary leaves a large one): read it as indices, not strings.
+DICTIONARY_SHARE = 0.05
 _CODECS = {"UNCOMPRESSED": "none", "LZ4_RAW": "lz4", "LZ4": "lz4"}
 
 
@@ -147,7 +150,8 @@ class ParquetConnector:
         self.name = name
         self.fs, self.root = open_filesystem(url, endpoint_url, region, access_key, secret_key)
         self.layouts = {c: dict(layout) for c, layout in (layouts or {}).items()}
-        self.workers = workers or os.cpu_count() or 2
+        # Files are decoded one per thread, single-threaded each: twice the cores keeps them busy.
+        self.workers = workers or 2 * (os.cpu_count() or 2)
         self.last_scan = ScanStats()
         self._schemas: dict[str, tuple[tuple, pa.Schema]] = {}
 
@@ -212,8 +216,16 @@ class ParquetConnector:
                 out.append(DatasetFile(item.path, relative, _partitions(relative), item.size))
         return sorted(out, key=lambda f: f.source)
 
-    def _open(self, f: DatasetFile) -> pq.ParquetFile:
-        return pq.ParquetFile(self.fs.open_input_file(f.path), pre_buffer=True)
+    def _open(self, f: DatasetFile, like: pq.ParquetFile | None = None) -> pq.ParquetFile:
+        """The file; given the file opened `like` this before, with its dictionary columns read as such."""
+        if like is None:
+            return pq.ParquetFile(self.fs.open_input_file(f.path), pre_buffer=True)
+        return pq.ParquetFile(
+            self.fs.open_input_file(f.path),
+            pre_buffer=True,
+            metadata=like.metadata,
+            read_dictionary=_dictionary_columns(like.metadata),
+        )
 
     def schema(self, collection: str, files: Sequence[DatasetFile] | None = None) -> pa.Schema:
         """The dataset's schema: every file's columns (types widened where files differ) and partitions."""
@@ -365,9 +377,12 @@ class ParquetConnector:
             offsets = [0]
             for i in range(pf.metadata.num_row_groups):
                 offsets.append(offsets[-1] + pf.metadata.row_group(i).num_rows)
+            full = self._open(f, like=pf) if found else pf
             for i, positions, key_columns in found:
                 rest = [n for n in pf.schema_arrow.names if n not in key_columns.column_names]
-                other = pf.read_row_group(i, columns=rest).take(positions) if rest else None
+                other = (
+                    full.read_row_group(i, columns=rest, use_threads=False).take(positions) if rest else None
+                )
                 out.stats.bytes_read += _column_bytes(pf.metadata.row_group(i), set(rest))
                 if key_columns.num_columns == 0:  # matched on partition values alone
                     rows = other if other is not None else pa.table({})
@@ -545,6 +560,27 @@ class ParquetConnector:
     def _replace(self, temporary: str, path: str) -> None:
         """Swap the rewritten file in: an atomic rename locally, one whole-object copy on S3."""
         self.fs.move(temporary, path)
+
+
+def _dictionary_columns(meta: pq.FileMetaData) -> list[str]:
+    """Top-level text columns that are dictionary-encoded in every row group."""
+    out = None
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        here = set()
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            if (
+                chunk.physical_type != "BYTE_ARRAY"
+                or not chunk.has_dictionary_page
+                or "." in chunk.path_in_schema
+            ):
+                continue
+            dictionary = chunk.data_page_offset - chunk.dictionary_page_offset
+            if 0 < dictionary < DICTIONARY_SHARE * chunk.total_compressed_size:
+                here.add(chunk.path_in_schema)
+        out = here if out is None else out & here
+    return sorted(out or ())
 
 
 def _fsync(path: str) -> None:
