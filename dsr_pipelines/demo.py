@@ -1,4 +1,8 @@
-"""An embedded demo project: a SQLite shop with generated people, its datamap and config."""
+"""An embedded demo project: a SQLite shop and its Parquet event lake, their datamap and config.
+
+The lake's events reach the shop's customers through a link between stores, so one request
+covers both. No server is needed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from . import shop
+from . import shop, shopfiles
 from .keys import generate_key_file
 
 PEOPLE = 40
@@ -20,9 +24,11 @@ def prepare(folder: Path) -> tuple[Path, list[shop.Person]]:
     config_path = folder / "dsr.yaml"
     if not config_path.exists():
         shop.create(sa.create_engine(f"sqlite:///{folder / 'shop.db'}"), persons)
+        shopfiles.write_lake(folder / "lake", persons)
         generate_key_file(folder / ".dsr" / "master.key")
+        stores = {"shop": shop.DATAMAP, "lake": shopfiles.LAKE_DATAMAP}
         (folder / "datamap.yaml").write_text(
-            yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}, sort_keys=False)
+            yaml.safe_dump({"version": 1, "stores": stores}, sort_keys=False)
         )
         config_path.write_text(
             yaml.safe_dump(
@@ -31,7 +37,10 @@ def prepare(folder: Path) -> tuple[Path, list[shop.Person]]:
                     "datamap": "datamap.yaml",
                     "export_dir": ".dsr/exports",
                     "key_file": ".dsr/master.key",
-                    "stores": [{"name": "shop", "kind": "sql", "url": "sqlite:///shop.db"}],
+                    "stores": [
+                        {"name": "shop", "kind": "sql", "url": "sqlite:///shop.db"},
+                        {"name": "lake", "kind": "parquet", "url": "lake"},
+                    ],
                 },
                 sort_keys=False,
             )

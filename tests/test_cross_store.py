@@ -7,8 +7,11 @@ import json
 from contextlib import closing
 
 import boto3
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+import yaml
 
 import connectors.s3
 from dsr_pipelines import links, shop, shopfiles
@@ -202,3 +205,81 @@ def test_a_bucket_that_disappears_mid_run_leaves_the_rest_done_and_the_request_p
         left = sa.text("SELECT count(*) FROM addresses WHERE customer_id = :c")
         assert conn.execute(left, {"c": person.customer_id}).scalar() == 0
     engine.dispose()
+
+
+def test_older_versions_holding_the_subject_are_deleted_and_counted_per_request(stores, s3_server):
+    p = stores.project
+    versioned = s3_server.new_bucket(versioned=True)
+    shopfiles.upload(stores.client, versioned, p.people)
+    person, other = p.people[0], p.people[1]
+    key = next(
+        k for k, v in shopfiles.objects(p.people).items() if person.email.encode() in v and "exports" in k
+    )
+    older = json.dumps({"email": person.email, "tenant_id": person.tenant, "opted_in": False}) + "\n"
+    stores.client.put_object(Bucket=versioned, Key=key, Body=older.encode())
+    current = "".join(json.dumps({"email": x.email, "tenant_id": x.tenant}) + "\n" for x in (person, other))
+    stores.client.put_object(Bucket=versioned, Key=key, Body=current.encode())
+    config = yaml.safe_load(p.config_path.read_text())
+    config["stores"][2]["url"] = f"s3://{versioned}"
+    p.write_config(**config)
+
+    request_id = p.submit(person, "erasure")
+    p.cli("run", str(request_id))
+    status = stores.status(request_id)
+    assert status["state"] == "completed"
+    # The first upload, the older replacement and the version the erasure replaced held the subject.
+    assert _counts(status)[("files", "newsletter")]["versions"] == 3
+    for v in stores.client.list_object_versions(Bucket=versioned, Prefix=key)["Versions"]:
+        body = stores.client.get_object(Bucket=versioned, Key=key, VersionId=v["VersionId"])["Body"].read()
+        assert person.email.encode() not in body
+    assert "versions" in p.cli("status", str(request_id)).stdout
+
+
+def test_a_lake_file_whose_schema_changed_is_listed_and_the_rest_is_erased(stores):
+    p = stores.project
+    person = p.people[7]
+    folder = stores.lake / "events" / "day=2025-03-09"
+    folder.mkdir()
+    renamed = ds.dataset(stores.lake / "events", partitioning="hive").to_table().slice(0, 3)
+    renamed = renamed.rename_columns(["user" if c == "user_id" else c for c in renamed.column_names])
+    pq.write_table(renamed.drop_columns(["day"]), folder / "part-0.parquet")
+    request_id = p.submit(person, "erasure")
+    p.cli("run", str(request_id), expect=1)
+    status = stores.status(request_id)
+    assert status["state"] == "partially_completed"
+    reasons = {(s["item"], s["reason"]) for s in status["skipped"]}
+    assert (
+        "day=2025-03-09/part-0.parquet",
+        "no column user_id in this file (the dataset's schema changed)",
+    ) in reasons
+    assert not [e for e in stores.events() if e.get("user_id") == person.customer_id]
+
+
+def test_dry_run_across_stores_changes_nothing_and_records_no_links(stores):
+    p = stores.project
+    person = p.people[9]
+    events, objects = stores.events(), stores.objects()
+    request_id = p.submit(person, "erasure")
+    plan = json.loads(p.cli("run", str(request_id), "--dry-run", "--json").stdout)["requests"][
+        str(request_id)
+    ]
+    counts = {(r["store"], r["collection"]): r for r in plan}
+    assert counts[("lake", "events")]["deleted"] == 6 and counts[("files", "profiles")]["deleted"] == 2
+    assert stores.events() == events and stores.objects() == objects
+    with closing(p.requests()) as rs, rs.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM dsr_request_links")).scalar() == 0
+
+
+def test_the_over_deletion_guard_counts_lake_and_bucket_collections(stores):
+    p = stores.project
+    p.write_config(
+        **{**yaml.safe_load(p.config_path.read_text()), "guard": {"max_share": 0.01, "min_rows": 2}}
+    )
+    person = p.people[10]
+    events = stores.events()
+    request_id = p.submit(person, "erasure")
+    p.cli("run", str(request_id), expect=1)
+    status = stores.status(request_id)
+    assert status["state"] == "failed"
+    assert "over-deletion guard: lake.events matched 6 of 120 rows (limit 2)" in status["error"]
+    assert stores.events() == events

@@ -221,9 +221,10 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
         out.print(f"verification probe: {verdict}")
     if results:
-        table = Table("store", "collection", *COUNTS, "why")
+        shown = [k for k in COUNTS if k == "found" or any(getattr(r, k) for r in results)]  # what happened
+        table = Table("store", "collection", *shown, "why")
         for r in results:
-            table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in COUNTS), r.reason or "")
+            table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in shown), r.reason or "")
         out.print(table)
     if skipped:
         out.print("skipped (run again once they are readable):")
