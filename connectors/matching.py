@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .base import SOURCE, EraseOp
+
 
 def _value_type(kind: pa.DataType) -> pa.DataType:
     return kind.value_type if pa.types.is_dictionary(kind) else kind
@@ -93,4 +95,29 @@ def key_text(keys: Sequence[pa.Table], columns: Sequence[str] | None = None) -> 
         for name in k.column_names:
             if columns is None or name in columns:
                 out.update(v for v in pc.cast(k[name], pa.string()).drop_null().to_pylist() if v)
+    return out
+
+
+def for_source(keys: Sequence[pa.Table], source: str, restrict: bool = True) -> list[pa.Table]:
+    """The key tables that concern one object or file, without their `_source` column.
+
+    A table naming sources keeps only its rows for `source` (all of them without `restrict`);
+    a table naming none concerns every object or file.
+    """
+    out = []
+    for k in keys:
+        if SOURCE in k.column_names:
+            if restrict:
+                k = k.filter(pc.equal(k[SOURCE], source))
+            k = k.drop_columns([SOURCE])
+        if k.num_rows:
+            out.append(k)
+    return out
+
+
+def by_collection(ops: Sequence[EraseOp]) -> dict[str, list[int]]:
+    """Positions of the operations on each collection, in order."""
+    out: dict[str, list[int]] = {}
+    for i, op in enumerate(ops):
+        out.setdefault(op.collection, []).append(i)
     return out

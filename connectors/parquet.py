@@ -40,7 +40,7 @@ from .base import (
     StoreUnavailable,
     keyed_hash,
 )
-from .matching import matches, matches_any
+from .matching import by_collection, for_source, matches, matches_any
 
 TMP_PREFIX = ".dsr-tmp-"
 PROBES = 20  # row groups read per sample
@@ -313,18 +313,6 @@ class ParquetConnector:
                 table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
         return table
 
-    def _keys_for(self, f: DatasetFile, keys: Sequence[pa.Table], restrict: bool = True) -> list[pa.Table]:
-        """The key tables that concern this file, without `_source`."""
-        out = []
-        for k in keys:
-            if SOURCE in k.column_names:
-                if restrict:
-                    k = k.filter(pc.equal(k[SOURCE], f.source))
-                k = k.drop_columns([SOURCE])
-            if k.num_rows:
-                out.append(k)
-        return out
-
     def _hits(
         self, pf: pq.ParquetFile, f: DatasetFile, keys: Sequence[pa.Table], collection: str
     ) -> tuple[list[tuple[int, pa.Array, pa.Table]], ScanStats, Skipped | None]:
@@ -366,7 +354,7 @@ class ParquetConnector:
         self, f: DatasetFile, keys: Sequence[pa.Table], schema: pa.Schema, collection: str
     ) -> _FileScan:
         out = _FileScan()
-        mine = self._keys_for(f, keys)
+        mine = for_source(keys, f.source)
         if not mine:
             return out
         try:
@@ -446,10 +434,7 @@ class ParquetConnector:
         """Rewrite each affected file once for all operations on it; files are swapped in whole."""
         counts = [0] * len(ops)
         skipped: list[list[Skipped]] = [[] for _ in ops]
-        by_collection: dict[str, list[int]] = {}
-        for i, op in enumerate(ops):
-            by_collection.setdefault(op.collection, []).append(i)
-        for collection, indices in by_collection.items():
+        for collection, indices in by_collection(ops).items():
             files = self.files(collection)
             self._remove_temporaries(files, collection)
             present = {f.source for f in files}
@@ -462,7 +447,7 @@ class ParquetConnector:
             for f in files:
                 mine = {}
                 for i, narrow in zip(indices, restrict, strict=True):
-                    keys = self._keys_for(f, [ops[i].keys], narrow)
+                    keys = for_source([ops[i].keys], f.source, narrow)
                     if keys:
                         mine[i] = keys[0]
                 if not mine:

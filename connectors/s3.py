@@ -46,7 +46,7 @@ from .base import (
     StoreUnavailable,
     keyed_hash,
 )
-from .matching import key_text, matches_any
+from .matching import by_collection, for_source, key_text, matches_any
 from .objects import TEXT_FIELD, Document, FormatError, decode, detect, encode, flatten, parse, records_table
 from .textsearch import TextSearch
 
@@ -381,16 +381,6 @@ class S3Connector:
                 out |= key_text([k], [best])
         return out
 
-    @staticmethod
-    def _for_object(keys: Sequence[pa.Table], key: str) -> list[pa.Table]:
-        out = []
-        for k in keys:
-            if SOURCE in k.column_names:
-                k = k.filter(pc.equal(k[SOURCE], key)).drop_columns([SOURCE])
-            if k.num_rows:
-                out.append(k)
-        return out
-
     def _candidates(self, layout: ObjectLayout, keys: Sequence[pa.Table]) -> list[str]:
         if keys and all(SOURCE in k.column_names for k in keys):
             return sorted({s for k in keys for s in k[SOURCE].to_pylist()})
@@ -412,7 +402,7 @@ class S3Connector:
 
         def one(key: str) -> list:
             try:
-                return self._search(collection, layout, key, self._for_object(keys, key), search)
+                return self._search(collection, layout, key, for_source(keys, key), search)
             except _BucketGone:
                 return [Skipped(collection, key, "the bucket no longer exists")]
 
@@ -537,10 +527,7 @@ class S3Connector:
         changed = [0] * len(ops)
         versions: list[list[frozenset[str]]] = [[] for _ in ops]
         skipped: list[list[Skipped]] = [[] for _ in ops]
-        by_collection: dict[str, list[int]] = {}
-        for i, op in enumerate(ops):
-            by_collection.setdefault(op.collection, []).append(i)
-        for collection, indices in by_collection.items():
+        for collection, indices in by_collection(ops).items():
             layout = self.layout(collection)
             mine = {i: ops[i] for i in indices}
             try:
@@ -565,10 +552,9 @@ class S3Connector:
             if not isinstance(op.action, Delete):
                 raise StoreError(f"store {self.name}: objects under a key pattern can only be deleted")
             for key in listed.filter(matches_any(listed, [op.keys]))[SOURCE].to_pylist():
-                values = frozenset(key_text([op.keys]))
                 older = self._delete_object(key) if self.versioned() else self._delete(key)
                 changed[i] += 1
-                versions[i] += [values] * older
+                versions[i] += [frozenset({key})] * older  # the subject's rows carry it as _source
 
     def _delete(self, key: str, version: str | None = None) -> int:
         extra = {"VersionId": version} if version else {}
@@ -617,7 +603,7 @@ class S3Connector:
         def one(key: str) -> tuple[dict[int, int], list[Skipped]]:
             mine = {}
             for i, op in ops.items():
-                narrowed = self._for_object([op.keys], key)
+                narrowed = for_source([op.keys], key)
                 if narrowed:
                     mine[i] = (op, narrowed[0])
             return self._rewrite(collection, layout, key, mine, search) if mine else ({}, [])
@@ -735,7 +721,7 @@ class S3Connector:
             except FormatError:
                 text = body.data.decode("latin-1")
             seen = search.values_in(text)
-            held = {i: frozenset(seen & key_text(ks)) for i, ks in keys.items()}
+            held = {i: frozenset(seen & {search.prepare(v) for v in key_text(ks)}) for i, ks in keys.items()}
             held = {i: v for i, v in held.items() if v}
             if held:
                 self._delete(version["Key"], version=version["VersionId"])

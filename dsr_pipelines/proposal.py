@@ -36,8 +36,12 @@ class Proposal:
     changes: tuple[Change, ...]
 
 
-def _field_spec(finding: ColumnFinding) -> FieldSpec:
-    mask = "spans" if finding.category == "free_text" else ("hash" if finding.identity else None)
+def _field_spec(finding: ColumnFinding, spans: bool = True) -> FieldSpec:
+    """`spans` says rows can be rewritten by key (SQL, or a primary key): else free text is redacted."""
+    if finding.category == "free_text":
+        mask = "spans" if spans else "redact"
+    else:
+        mask = "hash" if finding.identity else None
     return FieldSpec(category=finding.category, identity=finding.identity, mask=mask)
 
 
@@ -64,7 +68,11 @@ def merge(datamap: Datamap, report: StoreReport, live: list[CollectionInfo]) -> 
         if table.collection not in store.collections:
             if not findings:
                 continue
-            store.collections[table.collection] = _new_collection(draft.get(table.collection), findings)
+            info = next((c for c in live if c.name == table.collection), None)
+            spans = info is None or bool(info.primary_key) or not info.layout  # objects and lakes have no key
+            store.collections[table.collection] = _new_collection(
+                draft.get(table.collection), findings, spans
+            )
             names = ", ".join(f"{f} {c.category}" for f, c in sorted(findings.items()))
             changes.append(Change("add_collection", cpath, f"{len(findings)} personal fields: {names}"))
             continue
@@ -72,24 +80,27 @@ def merge(datamap: Datamap, report: StoreReport, live: list[CollectionInfo]) -> 
     return Proposal(merged, tuple(changes))
 
 
-def _new_collection(draft: CollectionSpec | None, findings: dict[str, ColumnFinding]) -> CollectionSpec:
+def _new_collection(
+    draft: CollectionSpec | None, findings: dict[str, ColumnFinding], spans: bool
+) -> CollectionSpec:
     """Keys, tenant and references from the schema; fields from discovery (and a person table's key)."""
     spec = draft.model_copy(deep=True) if draft else CollectionSpec()
     keep = {name: f for name, f in spec.fields.items() if f.identity and name in spec.primary_key}
-    spec.fields = keep | {name: _field_spec(f) for name, f in sorted(findings.items())}
+    spec.fields = keep | {name: _field_spec(f, spans) for name, f in sorted(findings.items())}
     return spec
 
 
 def _merge_collection(spec: CollectionSpec, columns: tuple[ColumnFinding, ...], cpath: str) -> list[Change]:
     changes = []
     sampled = {c.field: c for c in columns}
+    spans = bool(spec.primary_key) or not spec.layout()  # objects and lakes have no key to rewrite by
     for column in columns:
         if not column.category:
             continue
         fpath = f"{cpath}.fields.{column.field}"
         current = spec.fields.get(column.field)
         if current is None:
-            spec.fields[column.field] = _field_spec(column)
+            spec.fields[column.field] = _field_spec(column, spans)
             changes.append(Change("add_field", fpath, _describe(column), column.category, column.confidence))
         elif current.category != column.category:
             if spec.reviewed or current.reviewed:
@@ -98,7 +109,7 @@ def _merge_collection(spec: CollectionSpec, columns: tuple[ColumnFinding, ...], 
             else:
                 detail = f"{current.category} -> {_describe(column)}"
                 spec.fields[column.field] = current.model_copy(
-                    update={"category": column.category, "mask": _field_spec(column).mask}
+                    update={"category": column.category, "mask": _field_spec(column, spans).mask}
                 )
                 changes.append(Change("update_field", fpath, detail, column.category, column.confidence))
     for name, current in spec.fields.items():

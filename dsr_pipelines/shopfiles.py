@@ -1,9 +1,10 @@
 """The shop's event lake and file bucket: Parquet events and S3 objects for the same people.
 
 The lake's `events` (partitioned by day) carry the customer id as `user_id` and, for some
-events, the email; the bucket holds one folder per customer (`users/<id>/`) and newsletter
-exports (NDJSON, by email). Their datamap entries link both to the shop's `customers.id`, so a
-request started from an email reaches every store.
+events, the email; the bucket holds one folder per customer (`users/<id>/`), newsletter
+exports (NDJSON, by email) and application logs (plain text mentioning emails). Their datamap
+entries link both to the shop's `customers.id`, so a request started from an email reaches
+every store.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ FILES_DATAMAP = {
             "purposes": ["marketing (consent)"],
             "recipients": ["mailing provider"],
             "retention": "until consent is withdrawn",
+            "fields": {"email": {"category": "email", "identity": "email"}},
+        },
+        "app_logs": {  # lines that mention an email are the subject's: erased as a whole
+            "prefix": "logs/",
+            "format": "text",
+            "purposes": ["security monitoring"],
+            "retention": "P90D",
             "fields": {"email": {"category": "email", "identity": "email"}},
         },
     }
@@ -110,7 +118,7 @@ def write_lake(root: Path, persons: list[Person], per_person: int = 6) -> None:
 
 
 def objects(persons: list[Person], per_export: int = 5) -> dict[str, bytes]:
-    """Key -> body: a profile and an avatar per person, and newsletter exports of a few people each."""
+    """Key -> body: a profile and an avatar per person; newsletter exports and logs of a few people each."""
     out: dict[str, bytes] = {}
     for p in persons:
         out[f"users/{p.customer_id}/profile.json"] = json.dumps({"name": p.name, "email": p.email}).encode()
@@ -121,6 +129,12 @@ def objects(persons: list[Person], per_export: int = 5) -> dict[str, bytes]:
             for p in persons[n : n + per_export]
         ]
         out[f"exports/newsletter-{n // per_export + 1:03d}.ndjson"] = ("\n".join(lines) + "\n").encode()
+        log = [
+            f"2025-03-0{1 + k % 9}T10:00:00Z login ok user={p.email}"
+            for k, p in enumerate(persons[n : n + per_export])
+        ]
+        log.append("2025-03-09T23:59:59Z nightly backup finished")
+        out[f"logs/app-{n // per_export + 1:03d}.log"] = ("\n".join(log) + "\n").encode()
     return out
 
 

@@ -86,19 +86,19 @@ def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(st
     objects = stores.objects()
     assert not [k for k in objects if k.startswith(f"users/{cid}/")]
     assert {k for k in objects_before if not k.startswith(f"users/{cid}/")} == set(objects)
-    newsletter = next(k for k, v in objects_before.items() if person.email.encode() in v and "exports" in k)
-    kept = [
-        line
-        for line in objects_before[newsletter].decode().splitlines(keepends=True)
-        if person.email not in line
-    ]
-    assert objects[newsletter].decode() == "".join(kept)  # the others' lines, byte for byte
-    assert all(objects[k] == v for k, v in objects_before.items() if k in objects and k != newsletter)
+    mentioned = {k for k, v in objects_before.items() if person.email.encode() in v and k in objects}
+    assert {k.split("/")[0] for k in mentioned} == {"exports", "logs"}  # a newsletter export and a log
+    for key in mentioned:
+        lines = objects_before[key].decode().splitlines(keepends=True)
+        kept = "".join(line for line in lines if person.email not in line)
+        assert objects[key].decode() == kept  # the others' lines, byte for byte
+    assert all(objects[k] == v for k, v in objects_before.items() if k in objects and k not in mentioned)
 
     counts = _counts(status)
     assert counts[("lake", "events")]["deleted"] == len(mine)
     assert counts[("files", "profiles")]["deleted"] == 2
     assert counts[("files", "newsletter")]["deleted"] == 1
+    assert counts[("files", "app_logs")]["deleted"] == 1
     with closing(stores.project.requests()) as rs, rs.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM dsr_request_links")).scalar() == 0
 

@@ -95,7 +95,7 @@ def test_object_lake_and_cross_store_settings_are_checked_with_their_key_paths()
                 },
                 "files": {
                     "collections": {
-                        "avatars": {"key_pattern": "users/", "erase": "mask"},
+                        "avatars": {"key_pattern": "users/", "erase": "mask", "tenant_field": "tenant"},
                         "logs": {"prefix": "logs/", "format": "text", "tenant_field": "tenant", "path": "x"},
                     }
                 },
@@ -111,6 +111,8 @@ def test_object_lake_and_cross_store_settings_are_checked_with_their_key_paths()
         "stores.lake.collections.events.references[2]: store: names this same store; leave it out",
         "stores.files.collections.avatars.key_pattern: needs a {field} placeholder, e.g. users/{user_id}/",
         "stores.files.collections.avatars.erase: objects under a key pattern can only be deleted",
+        "stores.files.collections.avatars.tenant_field: must be a placeholder of the key pattern, "
+        "e.g. {tenant}/users/{user_id}/",
         "stores.files.collections.logs.path: not a setting of s3 collections",
         "stores.files.collections.logs.tenant_field: plain-text records have no field for a tenant",
     ]

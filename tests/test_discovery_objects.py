@@ -35,6 +35,7 @@ def test_discovery_proposes_lake_and_bucket_collections_with_where_they_live(sto
     assert columns[("lake", "events", "ip")]["category"] == "ip_address"
     assert columns[("files", "exports", "email")]["category"] == "email"
     assert columns[("files", "users", "email")]["category"] == "email"  # inside users/<id>/profile.json
+    assert columns[("files", "logs", "line")]["category"] == "free_text"  # lines mentioning emails
     methods = {(s["store"], t["collection"]): t["method"] for s in report["stores"] for t in s["tables"]}
     assert methods[("lake", "events")].startswith("spread over") or methods[("lake", "events")] == "all"
     assert "objects" in methods[("files", "users")]
@@ -44,6 +45,8 @@ def test_discovery_proposes_lake_and_bucket_collections_with_where_they_live(sto
     assert events["path"] == "events" and events["fields"]["email"]["category"] == "email"
     exports = proposal["stores"]["files"]["collections"]["exports"]
     assert exports["prefix"] == "exports/" and exports["format"] == "auto"
+    # Objects have no key to rewrite free text by: their text is proposed for redaction, not spans.
+    assert proposal["stores"]["files"]["collections"]["logs"]["fields"]["line"]["mask"] == "redact"
     merged = load_datamap(p.root / "datamap.proposal.yaml")
     kinds = {"shop": "sql", "lake": "parquet", "files": "s3"}
     assert static_problems(merged, kinds) == []  # what discovery proposes is a valid datamap
