@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-import connectors.s3
 from dsr_pipelines import links, shop, shopfiles
 from dsr_pipelines.config import load_config
 from dsr_pipelines.datamap import load_datamap
@@ -193,7 +192,7 @@ def test_a_bucket_that_disappears_mid_run_leaves_the_rest_done_and_the_request_p
     p = stores.project
     person = p.people[3]
     real = boto3.client
-    monkeypatch.setattr(connectors.s3.boto3, "client", lambda *a, **k: _VanishesOnFirstWrite(real(*a, **k)))
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: _VanishesOnFirstWrite(real(*a, **k)))
     request_id = p.submit(person, "erasure")
     p.cli("run", str(request_id), expect=1)
     status = stores.status(request_id)

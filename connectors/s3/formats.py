@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .base import RECORD
+from ..base import RECORD
 
 FORMATS = ("json", "ndjson", "csv", "text")
 TEXT_FIELD = "line"  # the one field of a plain-text record

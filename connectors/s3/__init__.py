@@ -1,0 +1,11 @@
+"""Object storage over the S3 API: records in JSON, NDJSON, CSV and text objects, gzip or not.
+
+`layout` says where a collection's objects are, `bucket` makes the requests, `formats` reads
+and writes objects, `textsearch` finds many values at once, `records` decides per object,
+and `connector` runs lookups and erasures over a collection.
+"""
+
+from .connector import ATTEMPTS, WORKERS, S3Connector
+from .layout import ObjectLayout
+
+__all__ = ["ATTEMPTS", "WORKERS", "ObjectLayout", "S3Connector"]

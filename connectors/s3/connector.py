@@ -1,0 +1,386 @@
+"""S3Connector: collections of objects in one bucket, looked up and erased in passes.
+
+A lookup fetches a collection's objects in parallel and reads each once for every subject of
+the batch (`records.read`). Erasure rewrites each affected object once for all operations on
+it, without the subjects' records (or deletes it when nothing else is left), and replaces it
+only if it is still the version that was read (If-Match on its ETag; on a change it reads
+again, up to ATTEMPTS times). In a versioned bucket every older version that held a subject is
+deleted too. A bucket that disappears mid-run is reported per object, not as a failure.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..base import (
+    RECORD,
+    SOURCE,
+    CollectionInfo,
+    Delete,
+    EraseCount,
+    EraseOp,
+    FieldInfo,
+    Mask,
+    Sample,
+    Skipped,
+    StoreError,
+)
+from ..matching import by_collection, for_source, key_text, matches_any
+from . import records
+from .bucket import Bucket, BucketGone, Changed, ObjectInfo, client_for
+from .formats import Document, FormatError, detect, encode, records_table
+from .layout import ObjectLayout
+from .textsearch import TextSearch
+
+WORKERS = 16  # objects fetched at once: S3 latency, not CPU, bounds a pass
+ATTEMPTS = 5  # reads of an object that keeps changing while it is being erased
+SAMPLE_OBJECTS = 20
+GONE = "the bucket no longer exists"
+
+
+class S3Connector:
+    """One bucket (and optional root prefix); `layouts` maps collection names to their layout."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        layouts: Mapping[str, Mapping[str, str]] | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        client=None,
+        workers: int = WORKERS,
+        attempts: int = ATTEMPTS,
+    ):
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise StoreError(f"store {name}: url must look like s3://bucket or s3://bucket/prefix")
+        self.name = name
+        self.root = parsed.path.strip("/") + "/" if parsed.path.strip("/") else ""
+        self.layouts = {c: ObjectLayout.of(spec, c) for c, spec in (layouts or {}).items()}
+        self.workers = workers
+        self.attempts = attempts
+        client = client or client_for(endpoint_url, region, access_key, secret_key, workers)
+        self.bucket = Bucket(name, parsed.netloc, client)
+        self._collections: list[CollectionInfo] | None = None
+
+    def close(self) -> None:
+        self.bucket.client.close()
+
+    def ping(self) -> None:
+        self.bucket.ping()
+
+    # Tagging, for restriction: an object's tags, kept apart from its content.
+    def tags(self, key: str) -> dict[str, str]:
+        return self.bucket.tags(key)
+
+    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite tags on an object, keeping its other tags."""
+        self.bucket.set_tags(key, tags)
+
+    def remove_tags(self, key: str, names: Sequence[str]) -> None:
+        self.bucket.remove_tags(key, names)
+
+    # -- collections --------------------------------------------------------------------------
+
+    def layout(self, collection: str) -> ObjectLayout:
+        layout = self.layouts.get(collection) or self._discovered().get(collection)
+        if layout is None:
+            raise StoreError(
+                f"store {self.name}: no collection {collection} (not in the datamap, no such prefix)"
+            )
+        return layout
+
+    def _discovered(self) -> dict[str, ObjectLayout]:
+        """Top-level prefixes no declared collection covers: what discovery looks at."""
+        declared = [self.root + layout.prefix for layout in self.layouts.values()]
+        out = {}
+        for prefix in self.bucket.prefixes(self.root):
+            if any(prefix.startswith(d) or d.startswith(prefix) for d in declared):
+                continue
+            relative = prefix[len(self.root) :]
+            out[re.sub(r"[^A-Za-z0-9_]", "_", relative.strip("/"))] = ObjectLayout(relative, "auto")
+        return out
+
+    def collections(self) -> list[CollectionInfo]:
+        """Declared and discovered collections, fields from sampled objects; computed once."""
+        if self._collections is None:
+            self._collections = []
+            for name, layout in {**self.layouts, **self._discovered()}.items():
+                schema = self.sample(name, 200, 200).rows.schema
+                fields = tuple(
+                    FieldInfo(f.name, str(f.type), True, pa.types.is_string(f.type)) for f in schema
+                )
+                self._collections.append(CollectionInfo(name, fields, (), (), layout.spec()))
+        return self._collections
+
+    def _objects(self, layout: ObjectLayout) -> list[ObjectInfo]:
+        return list(self.bucket.objects(self.root + layout.prefix))
+
+    def _keyed(self, layout: ObjectLayout, objects: Sequence[ObjectInfo]) -> pa.Table:
+        """Per object under a key pattern: its key, size, time and the placeholder values in its key."""
+        regex = layout.key_regex(self.root)
+        names = layout.placeholders()
+        rows = []
+        for obj in objects:
+            m = regex.match(obj.key)
+            if m:
+                placeholders = {n: m.group(n) for n in names}
+                rows.append(
+                    {**placeholders, SOURCE: obj.key, "size": obj.size, "last_modified": obj.last_modified}
+                )
+        schema = pa.schema(
+            [
+                *[(n, pa.string()) for n in names],
+                (SOURCE, pa.string()),
+                ("size", pa.int64()),
+                ("last_modified", pa.timestamp("us", tz="UTC")),
+            ]
+        )
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def _document(self, key: str, layout: ObjectLayout) -> Document | None:
+        """The parsed object, or None if it is gone or cannot be read."""
+        body = self.bucket.get(key)
+        fmt = detect(key, layout.format)
+        if body is None or fmt is None:
+            return None
+        try:
+            return records.parse_object(fmt, body.data)[0]
+        except FormatError:
+            return None
+
+    def count(self, collection: str) -> int:
+        """Records in the collection (objects, under a key pattern): a full pass, so only the guard asks."""
+        layout = self.layout(collection)
+        objects = self._objects(layout)
+        if layout.key_pattern:
+            return self._keyed(layout, objects).num_rows
+
+        def count_one(obj: ObjectInfo) -> int:
+            doc = self._document(obj.key, layout)
+            return len(doc.records) if doc else 0
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            return sum(pool.map(count_one, objects))
+
+    def sample(self, collection: str, n: int, max_chars: int) -> Sample:
+        """Records from up to SAMPLE_OBJECTS objects chosen at seeded random, parsed per format."""
+        layout = self.layout(collection)
+        try:
+            objects = self._objects(layout)
+        except BucketGone:
+            raise StoreError(f"store {self.name}: bucket {self.bucket.name} does not exist") from None
+        if layout.key_pattern:
+            return Sample(self._keyed(layout, objects).drop_columns([SOURCE]).slice(0, n), "keys")
+        rng = random.Random(f"{self.name}/{collection}")
+        chosen = sorted(rng.sample(objects, min(SAMPLE_OBJECTS, len(objects))), key=lambda o: o.key)
+        rows: list[dict] = []
+        read = 0
+        for obj in chosen:
+            doc = self._document(obj.key, layout)
+            if doc is not None:
+                read += 1
+                rows += doc.table().drop_columns([RECORD]).slice(0, max(n - len(rows), 0)).to_pylist()
+        table = records_table(rows, list(range(len(rows)))).drop_columns([RECORD])
+        for j, fld in enumerate(table.schema):
+            if pa.types.is_string(fld.type):
+                table = table.set_column(j, fld.name, pc.utf8_slice_codeunits(table[fld.name], 0, max_chars))
+        method = "all" if len(chosen) == len(objects) else f"{read} of {len(objects)} objects"
+        return Sample(table, method)
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _candidates(self, layout: ObjectLayout, keys: Sequence[pa.Table]) -> list[str]:
+        """The objects named by the keys' `_source` where all name some; else every object."""
+        if keys and all(SOURCE in k.column_names for k in keys):
+            return sorted({s for k in keys for s in k[SOURCE].to_pylist()})
+        return [o.key for o in self._objects(layout)]
+
+    def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch | Skipped]:
+        """Records matching any key table, reading each object once for all of them."""
+        layout = self.layout(collection)
+        try:
+            if layout.key_pattern:
+                yield from self._find_whole(collection, layout, keys)
+                return
+            search = records.search_for(keys)
+            objects = self._candidates(layout, keys)
+        except BucketGone:
+            yield Skipped(collection, f"s3://{self.bucket.name}", GONE)
+            return
+
+        def one(key: str) -> list:
+            mine = for_source(keys, key)
+            try:
+                body = self.bucket.get(key) if mine else None
+            except BucketGone:
+                return [Skipped(collection, key, GONE)]
+            if body is None:
+                return []
+            return records.read(collection, key, detect(key, layout.format), body.data, mine, search)
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            for items in pool.map(one, objects):
+                yield from items
+
+    def _find_whole(self, collection: str, layout: ObjectLayout, keys: Sequence[pa.Table]) -> Iterator:
+        """Objects under a key pattern, matched by their key, then fetched whole."""
+        listed = self._keyed(layout, self._objects(layout))
+        matched = listed.filter(matches_any(listed, list(keys)))
+
+        def fetch(row: dict) -> dict | Skipped | None:
+            try:
+                body = self.bucket.get(row[SOURCE])
+            except BucketGone:
+                return Skipped(collection, row[SOURCE], GONE)
+            return None if body is None else {**row, RECORD: 0, "content": body.data}
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            fetched = list(pool.map(fetch, matched.to_pylist()))
+        yield from (s for s in fetched if isinstance(s, Skipped))
+        rows = [r for r in fetched if isinstance(r, dict)]
+        if rows:
+            schema = listed.schema.append(pa.field(RECORD, pa.int64())).append(
+                pa.field("content", pa.binary())
+            )
+            yield from pa.Table.from_pylist(rows, schema=schema).to_batches()
+
+    # -- erasure ----------------------------------------------------------------------------
+
+    def erase(self, ops: Sequence[EraseOp]) -> list[EraseCount]:
+        """Apply every operation; per object all operations at once, each object replaced whole."""
+        if any(not isinstance(op.action, Delete | Mask) for op in ops):
+            raise StoreError(f"store {self.name}: free-text rewrites need a primary key; objects have none")
+        changed = [0] * len(ops)
+        versions: list[list[frozenset[str]]] = [[] for _ in ops]
+        skipped: list[list[Skipped]] = [[] for _ in ops]
+        for collection, indices in by_collection(ops).items():
+            layout = self.layout(collection)
+            mine = {i: ops[i] for i in indices}
+            try:
+                if layout.key_pattern:
+                    self._erase_whole(layout, mine, changed, versions)
+                else:
+                    self._erase_records(collection, layout, mine, changed, skipped)
+                    if self.bucket.versioned():
+                        self._sweep_versions(layout, mine, versions)
+            except BucketGone:
+                for i in indices:
+                    skipped[i].append(Skipped(collection, f"s3://{self.bucket.name}", GONE))
+        return [EraseCount(changed[i], tuple(versions[i]), tuple(skipped[i])) for i in range(len(ops))]
+
+    def _erase_whole(
+        self, layout: ObjectLayout, ops: dict[int, EraseOp], changed: list[int], versions: list[list]
+    ) -> None:
+        listed = self._keyed(layout, self._objects(layout))
+        for i, op in ops.items():
+            if not isinstance(op.action, Delete):
+                raise StoreError(f"store {self.name}: objects under a key pattern can only be deleted")
+            for key in listed.filter(matches_any(listed, [op.keys]))[SOURCE].to_pylist():
+                if self.bucket.versioned():
+                    older = self._delete_every_version(key)
+                else:
+                    self.bucket.delete(key)
+                    older = 0
+                changed[i] += 1
+                versions[i] += [frozenset({key})] * older  # the subject's rows carry it as _source
+
+    def _delete_every_version(self, key: str) -> int:
+        """Every version of an object that is the subject's alone; returns how many older ones there were."""
+        older = 0
+        for version in self.bucket.versions(key):
+            if version["Key"] == key:
+                self.bucket.delete(key, version=version["VersionId"])
+                older += 0 if version.get("IsLatest") or version.get("marker") else 1
+        return older
+
+    def _erase_records(
+        self,
+        collection: str,
+        layout: ObjectLayout,
+        ops: dict[int, EraseOp],
+        changed: list[int],
+        skipped: list[list[Skipped]],
+    ) -> None:
+        keys = [op.keys for op in ops.values()]
+        search = records.search_for(keys)
+        values = {i: {search.prepare(v) for v in key_text([op.keys])} for i, op in ops.items()}
+
+        def one(key: str) -> tuple[dict[int, int], list[Skipped]]:
+            mine = {i: (op, k[0]) for i, op in ops.items() if (k := for_source([op.keys], key))}
+            return self._rewrite(collection, layout, key, mine, search) if mine else ({}, [])
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            for counts, problems in pool.map(one, self._candidates(layout, keys)):
+                for i, n in counts.items():
+                    changed[i] += n
+                for problem in problems:
+                    for i in ops:
+                        if problem.hits is None or problem.hits & values[i]:
+                            skipped[i].append(problem)
+
+    def _rewrite(
+        self,
+        collection: str,
+        layout: ObjectLayout,
+        key: str,
+        ops: dict[int, tuple[EraseOp, pa.Table]],
+        search: TextSearch,
+    ) -> tuple[dict[int, int], list[Skipped]]:
+        """Remove or mask the matching records of one object; replace it only if it did not change."""
+        fmt = detect(key, layout.format)
+        for _ in range(self.attempts):
+            body = self.bucket.get(key)
+            if body is None or fmt is None:
+                return {}, []
+            try:
+                doc, compressed = records.parse_object(fmt, body.data)
+            except FormatError as exc:
+                return {}, records.unreadable(collection, key, str(exc), body.data, search)
+            drop, changes, counts = records.plan(doc, ops, search)
+            problems = records.problems(collection, key, doc, search)
+            if not drop and not changes:
+                return counts, problems
+            new = doc.render(drop, changes)
+            try:
+                if new is None:
+                    self.bucket.delete(key, etag=body.etag)
+                else:
+                    self.bucket.replace(key, encode(new, compressed), body)
+                return counts, problems
+            except Changed:
+                continue  # another writer changed it since it was read: read it again
+        return {}, [Skipped(collection, key, f"changed {self.attempts} times while being erased; run again")]
+
+    def _sweep_versions(self, layout: ObjectLayout, ops: dict[int, EraseOp], versions: list[list]) -> None:
+        """Delete every older version under the prefix that still holds one of the subjects."""
+        keys = {i: for_source([op.keys], "", restrict=False) for i, op in ops.items()}
+        search = records.search_for([k for ks in keys.values() for k in ks])
+        older = [
+            v
+            for v in self.bucket.versions(self.root + layout.prefix)
+            if not v.get("IsLatest") and not v.get("marker")
+        ]
+
+        def one(version: dict) -> dict[int, frozenset[str]]:
+            body = self.bucket.get(version["Key"], version["VersionId"])
+            held = records.versions_held(body.data, keys, search) if body else {}
+            if held:
+                self.bucket.delete(version["Key"], version=version["VersionId"])
+            return held
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            for held in pool.map(one, older):
+                for i, values in held.items():
+                    versions[i].append(values)
