@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +91,7 @@ def write_manifest(
     files: list[ExportFile],
     datamap: Datamap,
     generated_at: datetime,
-    skipped: list[SkippedItem] = (),
+    skipped: Sequence[SkippedItem] = (),
 ) -> dict:
     """The package's manifest; `skipped` lists what could not be read, so the package says it is partial."""
     sources: dict[tuple[str, str], int] = {}

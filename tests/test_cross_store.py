@@ -282,3 +282,19 @@ def test_the_over_deletion_guard_counts_lake_and_bucket_collections(stores):
     assert status["state"] == "failed"
     assert "over-deletion guard: lake.events matched 6 of 120 rows (limit 2)" in status["error"]
     assert stores.events() == events
+
+
+def test_an_access_package_says_what_could_not_be_read(stores, tmp_path):
+    p = stores.project
+    person = p.people[11]
+    broken = f'{{"email": "{person.email}", oops\n'
+    stores.client.put_object(Bucket=stores.bucket, Key="exports/broken.ndjson", Body=broken.encode())
+    request_id = p.submit(person, "access")
+    p.cli("run", str(request_id), expect=1)
+    assert stores.status(request_id)["state"] == "partially_completed"
+    out = tmp_path / "package"
+    p.cli("export", str(request_id), "--out", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    assert [(s["store"], s["item"]) for s in manifest["skipped"]] == [("files", "exports/broken.ndjson")]
+    assert json.loads((out / "lake" / "events.json").read_text())  # what could be read is there
