@@ -200,7 +200,7 @@ def test_a_crash_while_writing_leaves_the_original_intact(tmp_path, monkeypatch)
         raise DiskFull("no space left")
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", write_then_fail)
-    with pytest.raises(Exception, match="store lake: rewrite events"):
+    with pytest.raises(Exception, match="store lake: rewrite a file of events"):
         conn.erase([EraseOp("events", pa.table({"user_id": [2]}), Delete())])
     assert snapshot(tmp_path) == before
 

@@ -217,7 +217,7 @@ class ParquetConnector:
                         skipped[i].append(Skipped(collection, f.source, str(exc)))
                     continue
                 except (OSError, pa.ArrowInvalid) as exc:
-                    raise self._fail(f"rewrite {collection}/{f.source}", exc) from None
+                    raise self._fail(f"rewrite a file of {collection}", exc) from None  # paths may hold ids
                 for i, n in changed.items():
                     counts[i] += n
         return [EraseCount(counts[i], (), tuple(skipped[i])) for i in range(len(ops))]
