@@ -21,7 +21,7 @@ from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
-from .stores import open_connector
+from .stores import OpenStores, open_connector
 
 
 def open_requests(config: Config) -> RequestStore:
@@ -119,13 +119,7 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
     """What a run would find and change, per request and collection; nothing changes."""
     datamap = load_datamap(config.datamap_path)
     out: dict[int, list] = {r: [] for r in request_ids}
-    connectors = {}
-
-    def connector(name: str):
-        if name not in connectors:
-            connectors[name] = open_connector(config, name, datamap)
-        return connectors[name]
-
+    connector = OpenStores(config, datamap)
     with closing(open_requests(config)) as rs:
         records = {r.id: r for r in rs.get_many(request_ids)}
         subjects = rs.subjects(request_ids)
@@ -143,8 +137,7 @@ def dry_run(config: Config, request_ids: Sequence[int], actor: str) -> dict[int,
                     for request_id, reason in summary.failed.items():
                         out[request_id].append(reason)
         finally:
-            for c in connectors.values():
-                c.close()
+            connector.close()
         for request_id in request_ids:
             counts = [r for r in out[request_id] if not isinstance(r, str)]
             rs.audit(

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors import CollectionInfo, Connector, StoreError
+from connectors.s3 import ObjectLayout
 
 from .errors import DatamapError
 
@@ -287,7 +288,7 @@ def _collection_problems(
         if kind is not None and key not in _KIND_FIELDS.get(kind, ()):
             problems.append(Problem(f"{cpath}.{key}", f"not a setting of {kind} collections"))
     if coll.key_pattern is not None:
-        names = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", coll.key_pattern)
+        names = ObjectLayout(key_pattern=coll.key_pattern).placeholders()
         if not names:
             hint = "needs a {field} placeholder, e.g. users/{user_id}/"
             problems.append(Problem(f"{cpath}.key_pattern", hint))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import RECORD, SOURCE, Connector, Skipped
+from connectors.matching import none_of
 
 from .config import GuardConfig
 from .datamap import CollectionSpec, StoreMap
@@ -83,13 +84,20 @@ def requests_holding(tables: Sequence[pa.Table], values: frozenset[str] | None) 
         if wanted is None:
             out.update(table[REQUEST].to_pylist())
             continue
-        seen = pa.array([False] * table.num_rows)
+        seen = none_of(table.num_rows)
         for name in table.column_names:
             if name != REQUEST and not pa.types.is_binary(table[name].type):
                 text = pc.utf8_lower(pc.cast(table[name], pa.string()))
                 seen = pc.or_(seen, pc.is_in(text, value_set=wanted).fill_null(False))
         out.update(table[REQUEST].filter(seen).to_pylist())
     return out
+
+
+def merge_skipped(into: dict[int, list[SkippedItem]], more: dict[int, list[SkippedItem]]) -> None:
+    """Add `more` to `into`, per request, each item once."""
+    for request_id, items in more.items():
+        mine = into.setdefault(request_id, [])
+        mine += [i for i in items if i not in mine]
 
 
 def lookup(
@@ -112,10 +120,8 @@ def lookup(
         (problems if isinstance(item, Skipped) else batches).append(item)
     if skipped is not None:
         for problem in problems:
-            for request_id in sorted(requests_holding(tables, problem.hits)):
-                item = SkippedItem(connector.name, collection, problem.item, problem.reason)
-                if item not in skipped.setdefault(request_id, []):
-                    skipped[request_id].append(item)
+            item = SkippedItem(connector.name, collection, problem.item, problem.reason)
+            merge_skipped(skipped, {r: [item] for r in requests_holding(tables, problem.hits)})
     if not batches:
         return None
     rows = _concat([pa.Table.from_batches([b]) for b in batches])

@@ -21,7 +21,14 @@ from .config import GuardConfig
 from .datamap import StoreMap
 from .export import ExportFile, stage_collection
 from .keys import Keys
-from .lookup import REQUEST, counts_per_request, find_subjects, guard_violations, requests_holding
+from .lookup import (
+    REQUEST,
+    counts_per_request,
+    find_subjects,
+    guard_violations,
+    merge_skipped,
+    requests_holding,
+)
 from .request_store import COUNTS, CollectionResult, SkippedItem, Subject
 
 
@@ -127,12 +134,6 @@ def export(
     return Outcome(summary, findings.skipped)
 
 
-def _merge_skipped(into: dict[int, list[SkippedItem]], more: dict[int, list[SkippedItem]]) -> None:
-    for request_id, items in more.items():
-        mine = into.setdefault(request_id, [])
-        mine += [i for i in items if i not in mine]
-
-
 def erase(
     store_name: str,
     store: StoreMap,
@@ -156,10 +157,10 @@ def erase(
                 versions[(request_id, op.collection)] = versions.get((request_id, op.collection), 0) + 1
         for problem in count.skipped:
             item = SkippedItem(store_name, problem.collection, problem.item, problem.reason)
-            _merge_skipped(skipped, {r: [item] for r in requests_holding(rows, problem.hits)})
+            merge_skipped(skipped, {r: [item] for r in requests_holding(rows, problem.hits)})
     results = erasure.results(store_name, plans, ids)
     probe = find_subjects(store, connector, subjects)
-    _merge_skipped(skipped, probe.skipped)
+    merge_skipped(skipped, probe.skipped)
     left = erasure.residual(erasure.plan(store, connector, probe.tables))
     summary = StoreSummary(
         store_name, tuple(ids), _with_counts(store_name, results, skipped, residual=left, versions=versions)

@@ -36,6 +36,11 @@ class Proposal:
     changes: tuple[Change, ...]
 
 
+def _rewritable(spec: CollectionSpec | None) -> bool:
+    """Can rows be rewritten by key (SQL, or a declared primary key)? Objects and lakes have none."""
+    return spec is None or bool(spec.primary_key) or not spec.layout()
+
+
 def _field_spec(finding: ColumnFinding, spans: bool = True) -> FieldSpec:
     """`spans` says rows can be rewritten by key (SQL, or a primary key): else free text is redacted."""
     if finding.category == "free_text":
@@ -68,11 +73,8 @@ def merge(datamap: Datamap, report: StoreReport, live: list[CollectionInfo]) -> 
         if table.collection not in store.collections:
             if not findings:
                 continue
-            info = next((c for c in live if c.name == table.collection), None)
-            spans = info is None or bool(info.primary_key) or not info.layout  # objects and lakes have no key
-            store.collections[table.collection] = _new_collection(
-                draft.get(table.collection), findings, spans
-            )
+            spec = draft.get(table.collection)
+            store.collections[table.collection] = _new_collection(spec, findings, _rewritable(spec))
             names = ", ".join(f"{f} {c.category}" for f, c in sorted(findings.items()))
             changes.append(Change("add_collection", cpath, f"{len(findings)} personal fields: {names}"))
             continue
@@ -93,7 +95,7 @@ def _new_collection(
 def _merge_collection(spec: CollectionSpec, columns: tuple[ColumnFinding, ...], cpath: str) -> list[Change]:
     changes = []
     sampled = {c.field: c for c in columns}
-    spans = bool(spec.primary_key) or not spec.layout()  # objects and lakes have no key to rewrite by
+    spans = _rewritable(spec)
     for column in columns:
         if not column.category:
             continue

@@ -93,9 +93,8 @@ skipped_t = sa.Table(
     sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), nullable=False, index=True),
     sa.Column("store", sa.String(63), nullable=False),
     sa.Column("collection", sa.String(200), nullable=False),
-    sa.Column(
-        "item", sa.LargeBinary, nullable=False
-    ),  # an object key or file name may be personal: encrypted
+    # An object key or file name may itself be personal: encrypted like identities.
+    sa.Column("item", sa.LargeBinary, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
 results_t = sa.Table(

@@ -11,7 +11,7 @@ from .config import Config, load_config
 from .datamap import Datamap, load_datamap
 from .errors import DsrError
 from .request_store import RequestStore
-from .stores import open_connector
+from .stores import OpenStores
 
 
 class RequestStoreResource(dg.ConfigurableResource):
@@ -43,16 +43,15 @@ class StoresResource(dg.ConfigurableResource):
     config_path: str = Field(description="path to dsr.yaml")
     _config: Config = PrivateAttr()
     _datamap: Datamap = PrivateAttr()
-    _open: dict[str, Connector] = PrivateAttr(default_factory=dict)
+    _stores: OpenStores = PrivateAttr()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._config = load_config(self.config_path)
         self._datamap = load_datamap(self._config.datamap_path)
-        self._open = {}
+        self._stores = OpenStores(self._config, self._datamap)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        for connector in self._open.values():
-            connector.close()
+        self._stores.close()
 
     @property
     def datamap(self) -> Datamap:
@@ -66,9 +65,7 @@ class StoresResource(dg.ConfigurableResource):
         return sorted(self._datamap.stores)
 
     def connector(self, name: str) -> Connector:
-        if name not in self._open:
-            self._open[name] = open_connector(self._config, name, self._datamap)
-        return self._open[name]
+        return self._stores(name)
 
     def unreachable(self) -> dict[str, str]:
         """Stores that do not answer now, with the reason: checked before anything changes."""

@@ -8,6 +8,24 @@ from .config import Config
 from .datamap import Datamap
 
 
+class OpenStores:
+    """Connectors opened on first use and closed together."""
+
+    def __init__(self, config: Config, datamap: Datamap | None = None):
+        self.config, self.datamap = config, datamap
+        self._open: dict[str, Connector] = {}
+
+    def __call__(self, name: str) -> Connector:
+        if name not in self._open:
+            self._open[name] = open_connector(self.config, name, self.datamap)
+        return self._open[name]
+
+    def close(self) -> None:
+        for connector in self._open.values():
+            connector.close()
+        self._open.clear()
+
+
 def open_connector(config: Config, name: str, datamap: Datamap | None = None) -> Connector:
     store = config.store(name)
     options = store.options()
