@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 import pyarrow as pa
@@ -120,6 +121,67 @@ class EraseCount:
 
 
 @dataclass(frozen=True)
+class Age:
+    """Where a record's age is read. Exactly one is set: a field (SQL column, lake column), a Hive
+    partition value (lakes), the object's LastModified, or a date in the object's key written
+    in `strftime` form (`logs/%Y/%m/%d/`)."""
+
+    field: str | None = None
+    partition: str | None = None
+    modified: bool = False
+    key_date: str | None = None
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Retention for one collection: what is older than `cutoff` goes (or is masked).
+
+    `keep` holds key tuples never touched (legal holds, restricted subjects); `restricted` names
+    the store's own restriction marker (a boolean flag column, an object tag) whose records stay.
+    `archive`, when set, receives every batch before it is removed (an archive store's writer).
+    `prefix` (object stores) selects objects by a prefix rather than a collection's layout.
+    """
+
+    collection: str
+    age: Age
+    cutoff: datetime
+    action: Delete | Mask = Delete()
+    keep: Sequence[pa.Table] = ()
+    restricted: str | None = None
+    batch: int = 10_000  # most records changed in one transaction (objects: one round of deletes)
+    archive: Callable[[pa.Table], None] | None = field(default=None, compare=False)
+    prefix: str | None = None
+
+
+@dataclass
+class ExpiryCount:
+    """What a sweep of one collection found and did. Times are the batches' wall-clock seconds."""
+
+    expired: int = 0  # records past their period
+    kept: int = 0  # of which held or restricted
+    changed: int = 0  # deleted or masked (0 in a dry run)
+    oldest: datetime | None = None
+    newest: datetime | None = None
+    batches: int = 0
+    longest_batch: float = 0.0
+    partitions_dropped: int = 0  # whole lake partitions or files removed without rewriting
+
+    def add(self, other: ExpiryCount) -> None:
+        self.expired += other.expired
+        self.kept += other.kept
+        self.changed += other.changed
+        self.oldest = min((t for t in (self.oldest, other.oldest) if t is not None), default=None)
+        self.newest = max((t for t in (self.newest, other.newest) if t is not None), default=None)
+        self.batches += other.batches
+        self.longest_batch = max(self.longest_batch, other.longest_batch)
+        self.partitions_dropped += other.partitions_dropped
+
+    def saw(self, moments: Sequence[datetime]) -> None:
+        if moments:
+            self.add(ExpiryCount(oldest=min(moments), newest=max(moments)))
+
+
+@dataclass(frozen=True)
 class Sample:
     """A bounded sample of a collection, and how it was drawn (`all`, `spread`, `first rows`)."""
 
@@ -152,4 +214,5 @@ class Connector(Protocol):
     def sample(self, collection: str, n: int, max_chars: int) -> Sample: ...
     def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch | Skipped]: ...
     def erase(self, ops: Sequence[EraseOp]) -> list[EraseCount]: ...
+    def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount: ...
     def close(self) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -13,11 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from .base import (
+    HASH_PREFIX,
     REDACTED,
     CollectionInfo,
     Delete,
     EraseCount,
     EraseOp,
+    Expiry,
+    ExpiryCount,
     FieldInfo,
     ForeignKey,
     Mask,
@@ -30,6 +34,9 @@ from .base import (
 
 CHUNK = 1000  # key tuples per statement: one cached statement, well under every driver's limit
 PROBES = 20  # index range reads per spread sample: its cost follows the sample, not the table
+# A sweep's transactions aim at this length, so production writers are never blocked for long:
+# a batch is halved while slower than twice this, and grows back (up to `Expiry.batch`) when quick.
+BATCH_SECONDS = 0.25
 
 
 def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType | None:
@@ -243,19 +250,103 @@ class SqlConnector:
         return [EraseCount(n) for n in counts]
 
     def _mask(self, conn: sa.Connection, table: sa.Table, keys: pa.Table, mask: Mask) -> int:
+        return sum(self._mask_where(conn, table, c, mask) for c in self._condition(table, keys))
+
+    def _mask_where(self, conn: sa.Connection, table: sa.Table, condition, mask: Mask) -> int:
         fixed = {
             name: (REDACTED if method == "redact" and _is_text(table.c[name].type) else None)
             for name, method in mask.fields.items()
             if method != "hash" or not _is_text(table.c[name].type)
         }
         hashed = [n for n in mask.fields if n not in fixed]
-        changed = 0
-        for condition in self._condition(table, keys):
-            # Both updates touch the same rows; either count is the number of rows masked.
-            n_fixed = conn.execute(sa.update(table).where(condition).values(fixed)).rowcount if fixed else 0
-            n_hashed = self._mask_hashed(conn, table, condition, hashed, mask.hash_key) if hashed else 0
-            changed += max(n_fixed, n_hashed)
-        return changed
+        # Both updates touch the same rows; either count is the number of rows masked.
+        n_fixed = conn.execute(sa.update(table).where(condition).values(fixed)).rowcount if fixed else 0
+        n_hashed = self._mask_hashed(conn, table, condition, hashed, mask.hash_key) if hashed else 0
+        return max(n_fixed, n_hashed)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
+        """Delete (or mask) the rows whose age column is older than the cutoff, in short transactions.
+
+        Batches walk the primary key (or, without a single-column key, the age column): each
+        finds the bound of its next `batch` rows and changes the rows up to it, so every batch
+        reads a fresh range and a crash leaves only whole batches done. Held and restricted rows
+        are left, and so are rows a mask already covers: a re-run changes nothing twice.
+        """
+        table = self.table(expiry.collection)
+        clock = self._age_column(table, expiry)
+        expired = clock < _moment(clock.type, expiry.cutoff)
+        if isinstance(expiry.action, Mask):
+            expired = sa.and_(expired, _unmasked(table, expiry.action))
+        kept = self._kept(table, expiry)
+        todo = expired if kept is None else sa.and_(expired, sa.not_(kept))
+        with self._errors(f"sweep {table.name}"):
+            with self.engine.connect() as conn:
+                n, oldest, newest = conn.execute(
+                    sa.select(sa.func.count(), sa.func.min(clock), sa.func.max(clock)).where(todo)
+                ).one()
+                held = (
+                    conn.execute(sa.select(sa.func.count()).where(expired, kept)).scalar()
+                    if kept is not None
+                    else 0
+                )
+            count = ExpiryCount(expired=n + held, kept=held)
+            count.saw([_as_datetime(t) for t in (oldest, newest) if t is not None])
+            if n and not dry_run:
+                self._expire_in_batches(table, clock, todo, expiry, count)
+        return count
+
+    def _age_column(self, table: sa.Table, expiry: Expiry) -> sa.Column:
+        name = expiry.age.field
+        if name is None:
+            raise StoreError(f"store {self.name}: {table.name}: a SQL table's age comes from a column")
+        if name not in table.c:
+            raise StoreError(f"store {self.name}: table {table.name} has no column {name}")
+        if not isinstance(table.c[name].type, sa.Date | sa.DateTime):
+            raise StoreError(f"store {self.name}: {table.name}.{name} is not a date or timestamp column")
+        return table.c[name]
+
+    def _kept(self, table: sa.Table, expiry: Expiry) -> sa.ColumnElement[bool] | None:
+        """Rows a sweep must leave: matching a kept key tuple, or flagged as restricted."""
+        conditions = [c for keys in expiry.keep if keys.num_rows for c in self._condition(table, keys)]
+        if expiry.restricted:
+            if expiry.restricted not in table.c:
+                raise StoreError(f"store {self.name}: table {table.name} has no column {expiry.restricted}")
+            flag = table.c[expiry.restricted]
+            conditions.append(sa.and_(flag.is_not(None), flag != sa.false()))
+        return sa.or_(*conditions) if conditions else None
+
+    def _expire_in_batches(self, table: sa.Table, clock, todo, expiry: Expiry, count: ExpiryCount) -> None:
+        pk = list(table.primary_key.columns)
+        walk = pk[0] if len(pk) == 1 else clock
+        size, last = expiry.batch, None
+        while True:
+            started = time.perf_counter()
+            with self.engine.begin() as conn:
+                window = todo if last is None else sa.and_(todo, walk > last)
+                bound = conn.execute(
+                    sa.select(walk).where(window).order_by(walk).offset(size - 1).limit(1)
+                ).scalar()
+                step = window if bound is None else sa.and_(window, walk <= bound)
+                if expiry.archive is not None:
+                    rows = conn.execute(sa.select(table).where(step)).fetchall()
+                    if rows:
+                        expiry.archive(pa.Table.from_batches([_to_batch(self._schema(table, rows), rows)]))
+                if isinstance(expiry.action, Mask):
+                    count.changed += self._mask_where(conn, table, step, expiry.action)
+                else:
+                    count.changed += conn.execute(sa.delete(table).where(step)).rowcount
+            elapsed = time.perf_counter() - started
+            count.batches += 1
+            count.longest_batch = max(count.longest_batch, elapsed)
+            if bound is None:
+                return
+            last = bound
+            if elapsed > 2 * BATCH_SECONDS:
+                size = max(100, size // 2)
+            elif elapsed < BATCH_SECONDS / 2:
+                size = min(expiry.batch, size * 2)
 
     @staticmethod
     def _mask_hashed(conn, table, condition, names: list[str], key: bytes) -> int:
@@ -285,6 +376,33 @@ def _update_rows(conn: sa.Connection, table: sa.Table, keys: pa.Table, values: p
     if params:
         conn.execute(stmt, params)
     return len(params)
+
+
+def _moment(sql_type: sa.types.TypeEngine, cutoff: dt.datetime) -> dt.date | dt.datetime:
+    """The cutoff as the column compares it: a day for dates, aware UTC for zoned timestamps."""
+    if isinstance(sql_type, sa.DateTime):
+        return cutoff.replace(tzinfo=dt.UTC) if getattr(sql_type, "timezone", False) else cutoff
+    return cutoff.date()
+
+
+def _as_datetime(value: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return dt.datetime(value.year, value.month, value.day)
+
+
+def _unmasked(table: sa.Table, mask: Mask) -> sa.ColumnElement[bool]:
+    """Rows where some field still holds a value the mask would remove."""
+    conditions = []
+    for name in mask.fields:
+        col = table.c[name]
+        if _is_text(col.type):
+            conditions.append(
+                sa.and_(col.is_not(None), col != REDACTED, sa.not_(col.startswith(HASH_PREFIX)))
+            )
+        else:
+            conditions.append(col.is_not(None))
+    return sa.or_(*conditions)
 
 
 def _capped(table, max_chars: int) -> list[sa.ColumnElement]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,8 @@ from ..base import (
     Delete,
     EraseCount,
     EraseOp,
+    Expiry,
+    ExpiryCount,
     FieldInfo,
     Sample,
     Skipped,
@@ -33,6 +36,7 @@ from ..base import (
     StoreUnavailable,
 )
 from ..matching import by_collection, for_source, matches, none_of
+from .expiry import ages_of, selection, span
 from .files import DatasetFile, dataset_files, dataset_schema, entries, open_filesystem, temporaries
 from .reading import Conflict, ScanStats, conform, hits, open_file, scan_file, with_partitions
 from .writing import TMP_PREFIX, apply_mask, fsync, temporary_for, write_like
@@ -262,6 +266,87 @@ class ParquetConnector:
         if any(changed.values()):
             self._write_like(pf, kept, f.path)
         return changed, False
+
+    # -- retention --------------------------------------------------------------------------
+
+    def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
+        """Remove (or mask) the records older than the cutoff, file by file.
+
+        A file all of whose records expired, none kept, goes whole: a partition past its period is
+        dropped without being read. A file with some expired records is rewritten like an erase
+        does. Restriction in a lake is a side table of keys, so restricted records arrive in `keep`.
+        """
+        if expiry.age.field is None and expiry.age.partition is None:
+            raise StoreError(f"store {self.name}: a lake's records age by a column or a partition value")
+        files = self.files(expiry.collection)
+        if not dry_run:
+            self._remove_temporaries(expiry.collection)
+        count = ExpiryCount()
+        alive = len(files)
+        for f in files:
+            started = time.perf_counter()
+            try:
+                one, removed = self._expire_file(f, expiry, dry_run, last=alive == 1)
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise self._fail(f"sweep a file of {expiry.collection}", exc) from None
+            except StoreError as exc:
+                raise StoreError(f"store {self.name}: {expiry.collection}: {exc}") from None
+            alive -= removed
+            if one.changed:
+                one.batches = 1
+                one.longest_batch = time.perf_counter() - started
+            count.add(one)
+        return count
+
+    def _expire_file(
+        self, f: DatasetFile, expiry: Expiry, dry_run: bool, last: bool
+    ) -> tuple[ExpiryCount, bool]:
+        pf = open_file(self.fs, f)
+        bounds = span(pf, f, expiry.age)
+        if bounds is not None and bounds[0] >= expiry.cutoff:
+            return ExpiryCount(), False
+        whole = (
+            bounds is not None
+            and bounds[1] < expiry.cutoff
+            and not for_source(expiry.keep, f.source)
+            and isinstance(expiry.action, Delete)
+        )
+        if whole:
+            rows = pf.metadata.num_rows
+            count = ExpiryCount(expired=rows, changed=0 if dry_run else rows)
+            count.saw(list(bounds) if rows else [])
+            if dry_run or not rows:
+                return count, False
+            if expiry.archive is not None:
+                expiry.archive(pf.read())
+            if last:
+                self._write_like(pf, pf.schema_arrow.empty_table(), f.path)
+                return count, False
+            self.fs.delete_file(f.path)
+            count.partitions_dropped = 1
+            return count, True
+        table = pf.read()
+        expired, kept = selection(table, f, expiry)
+        going = pc.and_(expired, pc.invert(kept))
+        n = pc.sum(going).as_py() or 0
+        count = ExpiryCount(expired=pc.sum(expired).as_py() or 0, kept=pc.sum(kept).as_py() or 0)
+        count.saw(ages_of(table, f, expiry.age, going))
+        if dry_run or not n:
+            return count, False
+        if expiry.archive is not None:
+            expiry.archive(table.filter(going))
+        if isinstance(expiry.action, Delete):
+            table = table.filter(pc.invert(going))
+        else:
+            table, _ = apply_mask(
+                table, going, EraseOp(expiry.collection, pa.table({}), expiry.action), table
+            )
+        count.changed = n
+        if table.num_rows == 0 and not last:
+            self.fs.delete_file(f.path)
+            return count, True
+        self._write_like(pf, table, f.path)
+        return count, False
 
     def _write_like(self, original: pq.ParquetFile, table: pa.Table, path: str) -> None:
         """Write `table` like `original` into a temporary beside it, durable, then swap it in."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..ages import key_date_reader
 from ..base import (
     RECORD,
     SOURCE,
@@ -26,11 +29,14 @@ from ..base import (
     Delete,
     EraseCount,
     EraseOp,
+    Expiry,
+    ExpiryCount,
     FieldInfo,
     Mask,
     Sample,
     Skipped,
     StoreError,
+    StoreUnavailable,
 )
 from ..matching import by_collection, for_source, key_text, matches_any
 from . import records
@@ -384,3 +390,83 @@ class S3Connector:
             for held in pool.map(one, older):
                 for i, values in held.items():
                     versions[i].append(values)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
+        """Delete the objects older than the cutoff, by LastModified or by the date in their key.
+
+        Objects named in `keep` (by `_source`, or by a key pattern's placeholders) and objects
+        carrying the `restricted` tag stay. In a versioned bucket every version of an expired
+        object goes with it. Deletions run in batches of `expiry.batch` objects.
+        """
+        if not isinstance(expiry.action, Delete):
+            raise StoreError(f"store {self.name}: a sweep can only delete objects, not mask them")
+        age = self._object_age(expiry)
+        layout = self.layout(expiry.collection) if expiry.prefix is None else ObjectLayout(expiry.prefix)
+        try:
+            listed = self._objects(layout)
+            expired = [(o, t) for o in listed if (t := age(o)) is not None and t < expiry.cutoff]
+            kept = self._kept_objects(layout, [o for o, _ in expired], expiry)
+        except BucketGone:
+            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+        count = ExpiryCount(expired=len(expired), kept=len(kept))
+        going = [(o, t) for o, t in expired if o.key not in kept]
+        count.saw([t for _, t in going])
+        if dry_run:
+            return count
+        versioned = self.bucket.versioned()
+
+        def remove(obj: ObjectInfo) -> None:
+            if versioned:
+                self._delete_every_version(obj.key)
+            else:
+                self.bucket.delete(obj.key)
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            for start in range(0, len(going), expiry.batch):
+                started = time.perf_counter()
+                part = [o for o, _ in going[start : start + expiry.batch]]
+                if expiry.archive is not None:
+                    expiry.archive(self._bodies(pool, part))
+                list(pool.map(remove, part))
+                count.changed += len(part)
+                count.batches += 1
+                count.longest_batch = max(count.longest_batch, time.perf_counter() - started)
+        return count
+
+    def _object_age(self, expiry: Expiry):
+        if expiry.age.modified:
+            return lambda o: o.last_modified.astimezone(UTC).replace(tzinfo=None) if o.last_modified else None
+        if expiry.age.key_date:
+            read = key_date_reader(expiry.age.key_date)
+            return lambda o: read(o.key)
+        raise StoreError(f"store {self.name}: objects age by their LastModified or by a date in their key")
+
+    def _kept_objects(self, layout: ObjectLayout, objects: list[ObjectInfo], expiry: Expiry) -> set[str]:
+        """Keys of expired objects that must stay: held, or tagged as restricted."""
+        listed = (
+            self._keyed(layout, objects)
+            if layout.key_pattern
+            else pa.table({SOURCE: [o.key for o in objects]})
+        )
+        kept = set(listed.filter(matches_any(listed, expiry.keep))[SOURCE].to_pylist()) if objects else set()
+        if expiry.restricted and objects:
+            with ThreadPoolExecutor(self.workers) as pool:
+                tags = pool.map(self.bucket.tags, [o.key for o in objects])
+                kept |= {o.key for o, t in zip(objects, tags, strict=True) if expiry.restricted in t}
+        return kept
+
+    def _bodies(self, pool: ThreadPoolExecutor, objects: list[ObjectInfo]) -> pa.Table:
+        """Objects as rows for an archive: key, last modified, bytes."""
+        bodies = list(pool.map(self.bucket.get, [o.key for o in objects]))
+        present = [(o, b) for o, b in zip(objects, bodies, strict=True) if b is not None]
+        return pa.table(
+            {
+                "key": [o.key for o, _ in present],
+                "last_modified": pa.array(
+                    [o.last_modified for o, _ in present], pa.timestamp("us", tz="UTC")
+                ),
+                "content": pa.array([b.data for _, b in present], pa.binary()),
+            }
+        )
