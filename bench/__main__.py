@@ -1,14 +1,15 @@
-"""`python -m bench [erasure|discovery|lake|objects] [options]`: one benchmark, or every one in turn."""
+"""`python -m bench [erasure|discovery|lake|objects|sweep] [options]`: one benchmark, or every one in turn."""
 
 import sys
 
-from . import discovery, erasure, lake, objects
+from . import discovery, erasure, lake, objects, sweep
 
 BENCHMARKS = {
     "erasure": erasure.main,
     "discovery": discovery.main,
     "lake": lake.main,
     "objects": objects.main,
+    "sweep": sweep.main,
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:

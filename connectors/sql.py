@@ -269,9 +269,9 @@ class SqlConnector:
     def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
         """Delete (or mask) the rows whose age column is older than the cutoff, in short transactions.
 
-        Batches walk the primary key (or, without a single-column key, the age column): each
-        finds the bound of its next `batch` rows and changes the rows up to it, so every batch
-        reads a fresh range and a crash leaves only whole batches done. Held and restricted rows
+        Batches walk an index: the age column's when it has one, else a single-column primary key.
+        Each finds the bound of its next `batch` rows and changes the rows up to it, so every
+        batch reads a fresh range of the index and a crash leaves only whole batches done. Held and restricted rows
         are left, and so are rows a mask already covers: a re-run changes nothing twice.
         """
         table = self.table(expiry.collection)
@@ -318,8 +318,7 @@ class SqlConnector:
         return sa.or_(*conditions) if conditions else None
 
     def _expire_in_batches(self, table: sa.Table, clock, todo, expiry: Expiry, count: ExpiryCount) -> None:
-        pk = list(table.primary_key.columns)
-        walk = pk[0] if len(pk) == 1 else clock
+        walk = _walk_column(table, clock)
         size, last = expiry.batch, None
         while True:
             started = time.perf_counter()
@@ -376,6 +375,14 @@ def _update_rows(conn: sa.Connection, table: sa.Table, keys: pa.Table, values: p
     if params:
         conn.execute(stmt, params)
     return len(params)
+
+
+def _walk_column(table: sa.Table, clock: sa.Column) -> sa.Column:
+    """The column a sweep's batches advance along: one that leads an index, so each bound is cheap."""
+    if any(list(index.columns)[:1] == [clock] for index in table.indexes):
+        return clock
+    pk = list(table.primary_key.columns)
+    return pk[0] if len(pk) == 1 else clock
 
 
 def _moment(sql_type: sa.types.TypeEngine, cutoff: dt.datetime) -> dt.date | dt.datetime:

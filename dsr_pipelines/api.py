@@ -6,22 +6,25 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
 from connectors import StoreError
 
-from . import links, processing
+from . import links, processing, retention
 from .config import Config
 from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
 from .errors import DsrError, IdentityError, RequestStateError
 from .export import write_package
+from .holds import Holds
 from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 from .stores import OpenStores, open_connector
+from .sweep import Sweeper, SweepReport
 
 
 def open_requests(config: Config) -> RequestStore:
@@ -190,3 +193,61 @@ def draft_datamap(config: Config, store_name: str):
         return draft_store_map(connector.collections())
     finally:
         connector.close()
+
+
+# -- retention and holds --------------------------------------------------------------------
+
+
+def store_kinds(config: Config) -> dict[str, str]:
+    return {s.name: s.kind for s in config.settings.stores}
+
+
+def retention_problems(config: Config) -> list[str]:
+    datamap = load_datamap(config.datamap_path)
+    return retention.problems(retention.load_rules(config.rules_path), store_kinds(config), datamap)
+
+
+def sweep(
+    config: Config,
+    actor: str,
+    as_of: datetime | None = None,
+    rule: str | None = None,
+    dry_run: bool = False,
+    run_key: str | None = None,
+    requests: RequestStore | None = None,
+) -> SweepReport:
+    """Apply the retention rules as of `as_of` (default: now); the dry run only counts."""
+    datamap = load_datamap(config.datamap_path)
+    rules = retention.load_rules(config.rules_path)
+    stores = OpenStores(config, datamap)
+    rs = requests or open_requests(config)
+    try:
+        sweeper = Sweeper(datamap, rules, rs, stores, store_kinds(config))
+        return sweeper.run(as_of or rs.clock(), actor, rule=rule, dry_run=dry_run, run_key=run_key)
+    finally:
+        stores.close()
+        if requests is None:
+            rs.close()
+
+
+def add_hold(
+    config: Config,
+    tenant: str,
+    reason: str,
+    actor: str,
+    identity: str | None = None,
+    store: str | None = None,
+    collection: str | None = None,
+    until: datetime | None = None,
+) -> int:
+    ident = parse_identities(config, [identity])[0] if identity else None
+    if store is not None:
+        config.store(store)  # an unknown store is refused, naming the known ones
+        datamap = load_datamap(config.datamap_path)
+        collections = datamap.stores[store].collections if store in datamap.stores else {}
+        if collection not in collections:
+            raise DsrError(f"store {store} has no collection {collection} in the datamap")
+    with closing(open_requests(config)) as rs:
+        return Holds(rs).add(
+            tenant, reason, actor, identity=ident, store=store, collection=collection, until=until
+        )

@@ -164,6 +164,10 @@ class Config:
         return self.path(self.settings.datamap)
 
     @property
+    def rules_path(self) -> Path:
+        return self.path(self.settings.retention_rules)
+
+    @property
     def export_dir(self) -> Path:
         return self.path(self.settings.export_dir)
 

@@ -62,6 +62,24 @@ class Reference(_Spec):
         return self
 
 
+class RestrictionSpec(_Spec):
+    """How a collection marks restricted records (Art. 18): exactly one way, fitting its store.
+
+    `flag` (SQL): a boolean column set for restricted rows. `tag` (objects): an object tag.
+    `side_table` (lakes): a dataset of restricted keys beside the data, which readers join against.
+    """
+
+    flag: str | None = None
+    tag: str | None = None
+    side_table: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RestrictionSpec:
+        if sum(v is not None for v in (self.flag, self.tag, self.side_table)) != 1:
+            raise ValueError("give exactly one of flag, tag, side_table")
+        return self
+
+
 class CollectionSpec(_Spec):
     primary_key: list[str] = []
     tenant_field: str | None = None
@@ -81,6 +99,7 @@ class CollectionSpec(_Spec):
     key_pattern: str | None = None
     # Lake stores: the dataset's path under the store's root (default: the collection's name).
     path: str | None = None
+    restriction: RestrictionSpec | None = None
 
     @model_validator(mode="after")
     def _retain_needs_basis(self) -> CollectionSpec:
@@ -299,6 +318,11 @@ def _collection_problems(
                 f"must be a placeholder of the key pattern, e.g. {{{coll.tenant_field}}}/users/{{user_id}}/"
             )
             problems.append(Problem(f"{cpath}.tenant_field", hint))
+    if coll.restriction is not None and kind is not None:
+        how = next(k for k in ("flag", "tag", "side_table") if getattr(coll.restriction, k))
+        fits = {"sql": "flag", "s3": "tag", "parquet": "side_table"}[kind]
+        if how != fits:
+            problems.append(Problem(f"{cpath}.restriction", f"{kind} collections mark restriction by {fits}"))
     if coll.format == "text" and coll.tenant_field:
         problems.append(Problem(f"{cpath}.tenant_field", "plain-text records have no field for a tenant"))
     for i, ref in enumerate(coll.references):

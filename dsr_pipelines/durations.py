@@ -25,6 +25,18 @@ class Duration:
         day = min(moment.day, calendar.monthrange(year, month)[1])
         return moment.replace(year=year, month=month, day=day) + timedelta(days=self.days)
 
+    def subtract_from(self, moment: datetime | date) -> datetime | date:
+        """Calendar subtraction, the mirror of `add_to` (31 Mar - P1M = 28/29 Feb)."""
+        total = moment.month - 1 - self.months - 12 * self.years
+        year, month = moment.year + total // 12, total % 12 + 1
+        day = min(moment.day, calendar.monthrange(year, month)[1])
+        return moment.replace(year=year, month=month, day=day) - timedelta(days=self.days)
+
+    @property
+    def exact_days(self) -> int | None:
+        """The length in days when it has one (no months or years), else None."""
+        return None if self.years or self.months else self.days
+
     def __str__(self) -> str:
         parts = [f"{n}{u}" for n, u in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if n]
         return "P" + ("".join(parts) or "0D")

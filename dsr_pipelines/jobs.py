@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from .ops import apply_store, decide_requests, discover_stores, finish_requests, inspect_store, start_requests
+from .ops import (
+    apply_store,
+    decide_requests,
+    discover_stores,
+    finish_requests,
+    inspect_store,
+    start_requests,
+    sweep_retention,
+)
 
 
 @dg.job(
@@ -26,3 +34,11 @@ def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
 )
 def discovery_job():
     discover_stores()
+
+
+@dg.job(
+    description="Apply retention_rules.yaml: delete, anonymise or archive what outlived its rule, "
+    "leaving held and restricted data. Run config holds dates and rule names only."
+)
+def retention_sweep_job():
+    sweep_retention()

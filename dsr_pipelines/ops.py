@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 import dagster as dg
 from pydantic import Field
@@ -10,9 +11,12 @@ from connectors import StoreError
 
 from . import links, processing, scan
 from .export import ExportFile, write_manifest
+from .holds import Holds, split_by_holds
 from .processing import StoreSummary
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
+from .retention import load_rules
+from .sweep import Sweeper
 
 STORE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -129,11 +133,17 @@ def apply_store(
     """Export or erase in one store and record the outcome per request at once (so a re-run resumes)."""
     rs, cfg = requests.store, requests.config
     store_map, connector = stores.datamap.stores[task.store], stores.connector(task.store)
-    outcomes = []
+    holds = Holds(rs)
+    outcomes, met = [], {}
     try:
         for type_, subjects in _by_type(requests, task.request_ids).items():
             if type_ == "erasure":
-                outcomes.append(processing.erase(task.store, store_map, connector, subjects, rs.keys))
+                refs = {r.id: r.subject_refs for r in rs.get_many([s.request_id for s in subjects])}
+                for group in split_by_holds(task.store, store_map, subjects, refs, holds.active()):
+                    outcomes.append(
+                        processing.erase(task.store, group.store_map, connector, group.subjects, rs.keys)
+                    )
+                    met.update(group.met)
             else:
                 outcomes.append(
                     processing.export(task.store, store_map, connector, subjects, rs.keys, cfg.export_dir)
@@ -151,10 +161,14 @@ def apply_store(
             sidecar = cfg.export_dir / str(request_id) / f"{task.store}.files.json"
             sidecar.write_text(json.dumps([asdict(f) for f in files]))
         mine = skipped.get(request_id, [])
-        # A store that skipped something is done in part: a re-run processes it again.
-        status = "partial" if mine else "done"
+        # A store that skipped something, or kept something for a hold, is done in part: a re-run
+        # (once the item is readable, or the hold released) processes it again.
+        status, note = ("partial" if mine else "done"), None
+        if request_id in met:
+            status, note = "held", "deferred by " + ", ".join(h.name for h in met[request_id])
+            holds.defer(request_id, task.store, met[request_id])
         results = summary.results.get(request_id, ())
-        rs.record_store(request_id, task.store, status, results, task.actor, skipped=mine)
+        rs.record_store(request_id, task.store, status, results, task.actor, note, skipped=mine)
     totals = processing.totals(summary)
     context.log.info(f"{task.store}: " + " ".join(f"{k}={v}" for k, v in totals.items()))
     return summary
@@ -176,7 +190,8 @@ def finish_requests(
         if record.state != "running":
             continue
         status = rs.store_status(record.id)
-        failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial")}
+        failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial", "held")}
+        held = sorted({v["error"] for v in status.values() if v["status"] == "held"})
         missing = [s for s in stores.names() if s not in status]
         residual = sum(r.residual for r in rs.results(record.id))
         skipped = rs.skipped(record.id)
@@ -185,7 +200,7 @@ def finish_requests(
             note = "; ".join(failed.values()) or f"stores not processed: {missing}"
             state = "failed"
             note += "; run again to resume"
-        elif residual or skipped:
+        elif residual or skipped or held:
             state = "partially_completed"
             notes = (
                 [f"verification probe found {residual} rows still holding the subject"] if residual else []
@@ -193,6 +208,8 @@ def finish_requests(
             if skipped:
                 items = len({(s.store, s.collection, s.item) for s in skipped})
                 notes.append(f"{items} objects or files skipped (listed by dsr status); run again")
+            if held:
+                notes.append(f"{'; '.join(held)}: runs again when released")
             note = "; ".join(notes)
         else:
             state, note = "completed", None
@@ -235,3 +252,43 @@ def discover_stores(
         )
     context.add_output_metadata({store: dg.MetadataValue.json(c) for store, c in counts.items()})
     return counts
+
+
+class SweepRunConfig(dg.Config):
+    as_of: str | None = Field(None, description="sweep as of this ISO date or time (UTC); default: now")
+    rule: str | None = Field(None, description="apply only this retention rule")
+    dry_run: bool = Field(False, description="count what would go; change nothing")
+    run_key: str | None = Field(None, description="a schedule tick: once completed, never swept again")
+    actor: str = Field("dagster", description="who launched the run, recorded in the audit trail")
+
+
+@dg.op
+def sweep_retention(
+    context: dg.OpExecutionContext,
+    config: SweepRunConfig,
+    requests: RequestStoreResource,
+    stores: StoresResource,
+) -> dict[str, int]:
+    """Apply the retention rules; counts per rule go to the log, the op's metadata and the ledger."""
+    rs = requests.store
+    kinds = {s.name: s.kind for s in stores.config.settings.stores}
+    rules = load_rules(stores.config.rules_path)
+    as_of = datetime.fromisoformat(config.as_of) if config.as_of else rs.clock()
+    sweeper = Sweeper(stores.datamap, rules, rs, stores.connector, kinds)
+    report = sweeper.run(
+        as_of, config.actor, rule=config.rule, dry_run=config.dry_run, run_key=config.run_key
+    )
+    if report.already_ran:
+        context.log.info(f"sweep {config.run_key} already completed; nothing to do")
+        return {}
+    changed: dict[str, int] = {}
+    for r in report.results:
+        changed[r.rule] = changed.get(r.rule, 0) + r.count.changed
+        context.log.info(
+            f"{r.rule} {r.target}: expired={r.count.expired} kept={r.count.kept} changed={r.count.changed}"
+            + (f" error: {r.error}" if r.error else "")
+        )
+    context.add_output_metadata({"sweep": report.sweep_id, **changed})
+    if report.state != "completed":
+        raise dg.Failure(f"sweep {report.sweep_id}: some rules failed; the next sweep finishes them")
+    return changed

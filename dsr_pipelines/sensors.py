@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from .holds import Holds
 from .jobs import dsr_job, run_config
 from .resources import RequestStoreResource
 
@@ -39,3 +40,28 @@ def dsr_job_on_verified_requests(context: dg.SensorEvaluationContext, requests: 
     if not pending:
         return dg.SkipReason("no newly verified requests")
     return dg.SensorResult(run_requests=batch_runs(pending), cursor=str(max(seq for seq, _, _ in pending)))
+
+
+@dg.sensor(
+    job=dsr_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Runs again the erasures legal holds deferred, once every hold they met is released.",
+)
+def dsr_job_on_released_holds(context: dg.SensorEvaluationContext, requests: RequestStoreResource):
+    holds = Holds(requests.store)
+    ready = holds.ready()
+    if not ready:
+        return dg.SkipReason("no deferred request whose holds are all released")
+    runs = []
+    for request_id in ready:
+        # The holds in the key: deferred again by a later hold, the request gets a new run.
+        key = f"released:{request_id}:" + ",".join(str(h.id) for h in holds.deferring(request_id))
+        runs.append(
+            dg.RunRequest(
+                run_key=key,
+                run_config=run_config([request_id], "sensor:dsr_job_on_released_holds"),
+                tags={"dsr/kind": "erasure", "dsr/batch": str(request_id)},
+            )
+        )
+    return dg.SensorResult(run_requests=runs)

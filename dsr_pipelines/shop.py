@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from faker import Faker
@@ -72,6 +72,8 @@ support_tickets = sa.Table(
     sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), index=True),
     sa.Column("email", sa.String(200), index=True),
     sa.Column("body", sa.Text, nullable=False),
+    sa.Column("opened_at", sa.DateTime, nullable=False, default=sa.func.current_timestamp()),
+    sa.Column("restricted", sa.Boolean, nullable=False, default=False),  # processing restricted (Art. 18)
 )
 
 # The reviewed datamap for this schema. Orders and their lines are kept for tax law, so a
@@ -146,6 +148,7 @@ DATAMAP = {
             "purposes": ["customer support"],
             "recipients": ["helpdesk provider"],
             "retention": "P2Y",
+            "restriction": {"flag": "restricted"},
             "fields": {
                 "email": {"category": "email", "identity": "email", "mask": "hash"},
                 "body": {"category": "free_text", "mask": "spans"},
@@ -251,6 +254,9 @@ def rows_for(
                 "customer_id": p.customer_id if p.customer_id % 2 else None,
                 "email": p.email,
                 "body": f"Hello, this is {p.name}. Please call me on {p.phone}.",
+                # Spread over two years, so retention has something of every age to sweep.
+                "opened_at": datetime(2024, 1, 1, 9) + timedelta(days=(p.customer_id * 37) % 730),
+                "restricted": False,
             }
             for p in persons
         ],

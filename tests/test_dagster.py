@@ -31,15 +31,19 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "discovery_job",
         "dsr_job",
+        "retention_sweep_job",
     ]
-    assert [s.name for s in repo.sensor_defs] == ["dsr_job_on_verified_requests"]
-    (schedule,) = repo.schedule_defs
-    assert (schedule.name, schedule.job_name, schedule.cron_schedule) == (
-        "weekly_discovery",
-        "discovery_job",
-        "0 3 * * 1",
-    )
-    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # an operator turns it on
+    assert sorted(s.name for s in repo.sensor_defs) == [
+        "dsr_job_on_released_holds",
+        "dsr_job_on_verified_requests",
+    ]
+    schedules = {s.name: (s.job_name, s.cron_schedule) for s in repo.schedule_defs}
+    assert schedules == {
+        "weekly_discovery": ("discovery_job", "0 3 * * 1"),
+        "daily_retention_sweep": ("retention_sweep_job", "30 2 * * *"),
+    }
+    # An operator turns them on.
+    assert {s.default_status for s in repo.schedule_defs} == {dg.DefaultScheduleStatus.STOPPED}
 
 
 def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):

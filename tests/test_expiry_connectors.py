@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from connectors import SOURCE, Age, Delete, Expiry, Mask, ParquetConnector, S3Connector, SqlConnector
+from connectors import SOURCE, Age, Expiry, Mask, ParquetConnector, S3Connector, SqlConnector
 
 START = datetime(2025, 1, 1)
 CUTOFF = datetime(2025, 3, 1)  # rows of days 0..58 are older

@@ -348,6 +348,19 @@ class ParquetConnector:
         self._write_like(pf, table, f.path)
         return count, False
 
+    def write_file(self, relative: str, table: pa.Table) -> None:
+        """Write a new file under the root (an archive's batch): to a temporary, then swapped in."""
+        path = f"{self.root}/{relative}"
+        temporary = temporary_for(path)
+        try:
+            self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            pq.write_table(table, temporary, filesystem=self.fs, compression="zstd")
+            if isinstance(self.fs, pafs.LocalFileSystem):
+                fsync(temporary)
+            self._replace(temporary, path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise self._fail("write an archive file", exc) from None
+
     def _write_like(self, original: pq.ParquetFile, table: pa.Table, path: str) -> None:
         """Write `table` like `original` into a temporary beside it, durable, then swap it in."""
         temporary = temporary_for(path)

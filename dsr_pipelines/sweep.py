@@ -1,0 +1,360 @@
+"""Retention sweeps: apply every rule to what it selects, leave held and restricted data, record it all.
+
+A sweep is recorded before it starts and each rule's result as soon as it is known, with the
+counts in the ledger, so an interrupted sweep shows how far it got; running it again finishes
+the rest, because what a rule removed is no longer there to remove. A sweep started with a
+`run_key` (the daily schedule's tick) runs at most once for that key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import sqlalchemy as sa
+
+from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
+
+from . import links, lookup
+from .datamap import Datamap
+from .errors import ConfigError
+from .holds import Hold, Holds
+from .ledger import metadata
+from .request_store import RequestStore
+from .retention import RetentionRules, Target, problems, targets
+
+sweeps_t = sa.Table(
+    "dsr_sweeps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_key", sa.String(200), unique=True),
+    sa.Column("as_of", sa.DateTime, nullable=False),
+    sa.Column("rule", sa.String(63)),  # only this rule; None: all
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # running, completed, partial
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+)
+sweep_results_t = sa.Table(
+    "dsr_sweep_results",
+    metadata,
+    sa.Column("sweep_id", sa.Integer, sa.ForeignKey("dsr_sweeps.id"), primary_key=True),
+    sa.Column("rule", sa.String(63), primary_key=True),
+    sa.Column("target", sa.String(300), primary_key=True),
+    sa.Column("expired", sa.Integer, nullable=False),
+    sa.Column("kept", sa.Integer, nullable=False),
+    sa.Column("changed", sa.Integer, nullable=False),
+    sa.Column("oldest", sa.DateTime),
+    sa.Column("newest", sa.DateTime),
+    sa.Column("batches", sa.Integer, nullable=False),
+    sa.Column("longest_batch", sa.Float, nullable=False),
+    sa.Column("partitions_dropped", sa.Integer, nullable=False),
+    sa.Column("held_by", sa.Text),  # JSON list of hold ids
+    sa.Column("error", sa.Text),
+)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    rule: str
+    target: str
+    action: str
+    count: ExpiryCount
+    held_by: tuple[int, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class SweepReport:
+    sweep_id: int | None
+    as_of: datetime
+    dry_run: bool
+    results: list[TargetResult] = field(default_factory=list)
+    already_ran: bool = False
+
+    @property
+    def state(self) -> str:
+        return "partial" if any(r.error for r in self.results) else "completed"
+
+
+class Sweeper:
+    """Applies retention rules to the stores; holds and restrictions always win over a rule."""
+
+    def __init__(
+        self,
+        datamap: Datamap,
+        rules: RetentionRules,
+        requests: RequestStore,
+        connector: Callable[[str], Connector],
+        store_kinds: dict[str, str],
+    ):
+        found = problems(rules, store_kinds, datamap)
+        if found:
+            raise ConfigError("retention rules: " + "; ".join(found))
+        self.datamap, self.rules, self.rs, self.connector = datamap, rules, requests, connector
+        self.kinds = store_kinds
+        self.holds = Holds(requests)
+        metadata.create_all(requests.engine, tables=[sweeps_t, sweep_results_t])
+
+    def run(
+        self,
+        as_of: datetime,
+        actor: str,
+        *,
+        rule: str | None = None,
+        dry_run: bool = False,
+        run_key: str | None = None,
+    ) -> SweepReport:
+        chosen = [self.rules.rule(rule)] if rule else list(self.rules.rules)
+        if run_key and self._ran(run_key):
+            return SweepReport(None, as_of, dry_run, already_ran=True)
+        report = SweepReport(self._start(as_of, actor, rule, dry_run, run_key), as_of, dry_run)
+        active = self.holds.active()
+        held_rows: dict[str, dict[str, list[tuple[int, pa.Table]]]] = {}
+        for r in chosen:
+            if r.store not in held_rows:
+                held_rows[r.store] = self._held_records(r.store, active)
+            for target in targets(r, self.datamap):
+                result = self._sweep_target(target, as_of, dry_run, active, held_rows[r.store])
+                report.results.append(result)
+                self._record(report.sweep_id, result, actor, as_of, dry_run)
+        self._finish(report, actor)
+        return report
+
+    # -- one target -------------------------------------------------------------------------
+
+    def _sweep_target(
+        self,
+        target: Target,
+        as_of: datetime,
+        dry_run: bool,
+        active: Sequence[Hold],
+        held_rows: dict[str, list[tuple[int, pa.Table]]],
+    ) -> TargetResult:
+        rule = target.rule
+        spec = self._spec(target)
+        keep, held_by = [], []
+        for hold in active:
+            if hold.covers(rule.store, target.collection) and target.prefix is None:
+                if spec is not None and spec.tenant_field:
+                    keep.append(pa.table({spec.tenant_field: [hold.tenant]}))
+                    held_by.append(hold.id)
+                else:  # the collection is held whole
+                    return self._whole_hold(target, as_of, hold)
+        for hold_id, table in held_rows.get(target.collection, []):
+            keep.append(table)
+            held_by.append(hold_id)
+        restriction = spec.restriction if spec is not None else None
+        restricted = restriction and (restriction.flag or restriction.tag)
+        expiry = Expiry(
+            target.collection,
+            rule.age.age(),
+            rule.cutoff(as_of),
+            action=self._action(target),
+            keep=keep,
+            restricted=restricted or None,
+            batch=rule.batch,
+            archive=None if rule.action != "archive" or dry_run else self._archiver(target, as_of),
+            prefix=target.prefix,
+        )
+        try:
+            count = self.connector(rule.store).expire(expiry, dry_run=dry_run)
+        except StoreError as exc:
+            return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), tuple(held_by), str(exc))
+        return TargetResult(
+            rule.name, target.label, rule.action, count, tuple(sorted(set(held_by))) if count.kept else ()
+        )
+
+    def _whole_hold(self, target: Target, as_of: datetime, hold: Hold) -> TargetResult:
+        """A collection held whole: nothing changes; the dry run says how much waits for the hold."""
+        rule = target.rule
+        expiry = Expiry(target.collection, rule.age.age(), rule.cutoff(as_of), prefix=target.prefix)
+        try:
+            count = self.connector(rule.store).expire(expiry, dry_run=True)
+        except StoreError as exc:
+            return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), (hold.id,), str(exc))
+        held = ExpiryCount(expired=count.expired, kept=count.expired)
+        return TargetResult(rule.name, target.label, rule.action, held, (hold.id,))
+
+    def _spec(self, target: Target):
+        store_map = self.datamap.stores.get(target.rule.store)
+        return store_map.collections.get(target.collection) if store_map else None
+
+    def _action(self, target: Target) -> Delete | Mask:
+        if target.rule.action != "anonymise":
+            return Delete()
+        personal = self._spec(target).personal_fields()
+        methods = {f: ("redact" if personal[f] == "spans" else personal[f]) for f in target.fields}
+        return Mask(methods, self.rs.keys.mask_key)
+
+    def _held_records(self, store: str, active: Sequence[Hold]) -> dict[str, list[tuple[int, pa.Table]]]:
+        """Per collection of `store`, the keys of records held subjects own: (hold id, keys)."""
+        subjects = self.holds.subjects([h for h in active if h.identity_kind])
+        store_map = self.datamap.stores.get(store)
+        if not subjects or store_map is None:
+            return {}
+        found = links.resolve(self.datamap, self.connector, subjects)
+        subjects = [links.with_links(s, found[s.request_id]) for s in subjects]
+        findings = lookup.find_subjects(store_map, self.connector(store), subjects)
+        out: dict[str, list[tuple[int, pa.Table]]] = {}
+        for collection, table in findings.tables.items():
+            if self.kinds[store] == "s3":
+                columns = [SOURCE]
+            else:
+                columns = lookup.row_key(store_map.collections[collection], table)
+            for request in set(table[lookup.REQUEST].to_pylist()):
+                mine = table.filter(pc.equal(table[lookup.REQUEST], request))
+                out.setdefault(collection, []).append((-request, mine.select(columns)))
+        return out
+
+    def _archiver(self, target: Target, as_of: datetime) -> Callable[[pa.Table], None]:
+        """A writer of archived batches into the rule's archive store, one file per batch.
+
+        The file is named by its content, so a batch written again after a crash replaces itself.
+        """
+        archive = self.connector(target.rule.archive_to)
+        if not isinstance(archive, ParquetConnector):
+            raise ConfigError(f"rule {target.rule.name}: archive_to must be a parquet store")
+        rule = target.rule
+
+        def write(batch: pa.Table) -> None:
+            sink = io.BytesIO()
+            with ipc.new_stream(sink, batch.schema) as stream:
+                stream.write_table(batch)
+            digest = hashlib.sha256(sink.getvalue()).hexdigest()[:32]
+            marked = batch.replace_schema_metadata(
+                {
+                    **(batch.schema.metadata or {}),
+                    b"dsr.restricted": b"true",
+                    b"dsr.rule": rule.name.encode(),
+                    b"dsr.legal_basis": rule.legal_basis.encode(),
+                    b"dsr.archived_as_of": as_of.isoformat().encode(),
+                }
+            )
+            archive.write_file(
+                f"{rule.name}/{rule.store}/{target.collection.strip('/')}/{digest}.parquet", marked
+            )
+
+        return write
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _ran(self, run_key: str) -> bool:
+        with self.rs.engine.connect() as conn:
+            state = conn.execute(sa.select(sweeps_t.c.state).where(sweeps_t.c.run_key == run_key)).scalar()
+        return state == "completed"
+
+    def _start(
+        self, as_of: datetime, actor: str, rule: str | None, dry_run: bool, run_key: str | None
+    ) -> int:
+        now = self.rs.clock()
+        with self.rs.engine.begin() as conn:
+            if run_key:  # a tick that failed part-way runs again under the same key
+                conn.execute(sa.update(sweeps_t).where(sweeps_t.c.run_key == run_key).values(run_key=None))
+            sweep_id = conn.execute(
+                sa.insert(sweeps_t).values(
+                    run_key=run_key,
+                    as_of=as_of,
+                    rule=rule,
+                    dry_run=dry_run,
+                    state="running",
+                    actor=actor,
+                    started_at=now,
+                )
+            ).inserted_primary_key[0]
+            self.rs.ledger.append(
+                conn,
+                at=now,
+                actor=actor,
+                event="sweep_dry_run" if dry_run else "sweep_started",
+                details={"sweep": sweep_id, "as_of": as_of.isoformat(), "rule": rule},
+            )
+        return int(sweep_id)
+
+    def _record(
+        self, sweep_id: int, result: TargetResult, actor: str, as_of: datetime, dry_run: bool
+    ) -> None:
+        c = result.count
+        values = {
+            "expired": c.expired,
+            "kept": c.kept,
+            "changed": c.changed,
+            "oldest": c.oldest,
+            "newest": c.newest,
+            "batches": c.batches,
+            "longest_batch": round(c.longest_batch, 4),
+            "partitions_dropped": c.partitions_dropped,
+            "held_by": json.dumps(list(result.held_by)) if result.held_by else None,
+            "error": result.error,
+        }
+        with self.rs.engine.begin() as conn:
+            conn.execute(
+                sa.insert(sweep_results_t).values(
+                    sweep_id=sweep_id, rule=result.rule, target=result.target, **values
+                )
+            )
+            if not dry_run:
+                self.rs.ledger.append(
+                    conn,
+                    at=self.rs.clock(),
+                    actor=actor,
+                    event="sweep_rule",
+                    details={
+                        "sweep": sweep_id,
+                        "rule": result.rule,
+                        "target": result.target,
+                        "action": result.action,
+                        **values,
+                        "as_of": as_of.isoformat(),
+                    },
+                )
+
+    def _finish(self, report: SweepReport, actor: str) -> None:
+        now = self.rs.clock()
+        with self.rs.engine.begin() as conn:
+            conn.execute(
+                sa.update(sweeps_t)
+                .where(sweeps_t.c.id == report.sweep_id)
+                .values(state=report.state, finished_at=now)
+            )
+            if not report.dry_run:
+                self.rs.ledger.append(
+                    conn,
+                    at=now,
+                    actor=actor,
+                    event=f"sweep_{report.state}",
+                    details={
+                        "sweep": report.sweep_id,
+                        "changed": sum(r.count.changed for r in report.results),
+                    },
+                )
+
+
+def history(requests: RequestStore, limit: int = 20, include_dry_runs: bool = False) -> list[dict]:
+    """The latest sweeps, newest first, each with its results per rule and target."""
+    metadata.create_all(requests.engine, tables=[sweeps_t, sweep_results_t])
+    query = sa.select(sweeps_t).order_by(sweeps_t.c.id.desc()).limit(limit)
+    if not include_dry_runs:
+        query = query.where(sweeps_t.c.dry_run.is_(False))
+    with requests.engine.connect() as conn:
+        sweeps = [dict(r._mapping) for r in conn.execute(query)]
+        for sweep in sweeps:
+            rows = conn.execute(
+                sa.select(sweep_results_t)
+                .where(sweep_results_t.c.sweep_id == sweep["id"])
+                .order_by(sweep_results_t.c.rule, sweep_results_t.c.target)
+            )
+            sweep["results"] = [
+                {k: v for k, v in r._mapping.items() if k != "sweep_id"}
+                | {"held_by": json.loads(r.held_by or "[]")}
+                for r in rows
+            ]
+    return sweeps

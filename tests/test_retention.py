@@ -1,0 +1,236 @@
+"""Retention sweeps and legal holds across SQL, Parquet and S3, with an injected clock (`--as-of`).
+
+Data of several ages (tickets over two years, a week of lake events, logs written today), rules
+of several periods, a subject on hold and a restricted ticket: sweeping at several dates must
+leave exactly what the rules, the hold and the restriction say, in every store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pyarrow.dataset as ds
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from dsr_pipelines import api, shop
+from dsr_pipelines.config import load_config
+from dsr_pipelines.jobs import retention_sweep_job
+from dsr_pipelines.ledger import Ledger
+from dsr_pipelines.resources import resources_for
+from dsr_pipelines.schedules import daily_retention_sweep
+
+from .conftest import Stores, files_containing, make_stores
+
+RULES = {
+    "rules": [
+        {
+            "name": "tickets",
+            "store": "shop",
+            "collection": "support_tickets",
+            "age": {"field": "opened_at"},
+            "period": "P1Y",
+            "legal_basis": "support contract: tickets are kept one year",
+            "owner": "head of support",
+            "batch": 3,
+        },
+        {
+            "name": "events",
+            "store": "lake",
+            "collection": "events",
+            "age": {"partition": "day"},
+            "period": "P30D",
+            "legal_basis": "analytics consent: 30 days",
+            "owner": "data team",
+        },
+        {
+            "name": "logs",
+            "store": "files",
+            "collection": "app_logs",
+            "age": {"modified": True},
+            "period": "P90D",
+            "legal_basis": "security monitoring: 90 days",
+            "owner": "security",
+        },
+    ]
+}
+
+
+@pytest.fixture
+def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
+    made = make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+    (made.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(RULES))
+    return made
+
+
+def tickets(stores: Stores) -> dict[int, tuple[datetime, str, bool]]:
+    engine = stores.project.engine()
+    with engine.connect() as conn:
+        t = shop.support_tickets
+        rows = conn.execute(sa.select(t.c.id, t.c.opened_at, t.c.email, t.c.restricted)).fetchall()
+    engine.dispose()
+    return {r[0]: (r[1], r[2], bool(r[3])) for r in rows}
+
+
+def event_days(stores: Stores) -> dict[str, list[str]]:
+    """Per email-bearing user: the days of their events; and '*' for every day left."""
+    rows = ds.dataset(stores.lake / "events", partitioning="hive").to_table().to_pylist()
+    return {"*": sorted({r["day"] for r in rows}), "users": sorted({r["user_id"] for r in rows})}
+
+
+def sweep(stores: Stores, as_of: str, *extra: str) -> dict:
+    result = stores.project.cli("sweep", "--as-of", as_of, "--json", *extra)
+    return json.loads(result.stdout)
+
+
+def by_rule(report: dict) -> dict[str, dict]:
+    return {r["rule"]: r for r in report["results"]}
+
+
+def test_sweeps_at_several_dates_leave_exactly_what_rules_holds_and_restrictions_say(stores):
+    project = stores.project
+    before = tickets(stores)
+    oldest = sorted(before, key=lambda i: before[i][0])
+    held, restricted = (p for p in project.people if p.customer_id in oldest[:2])
+    engine = project.engine()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE support_tickets SET restricted = :t WHERE id = :i"),
+            {"t": True, "i": restricted.customer_id},
+        )
+    engine.dispose()
+    hold_id = int(
+        project.cli(
+            "hold",
+            "add",
+            "--tenant",
+            held.tenant,
+            "--identity",
+            f"email={held.email}",
+            "--reason",
+            "case 2025-17",
+        ).stdout
+    )
+
+    # 1. As of 2024-06-01 with a one-year period: tickets opened before 2023-06-01 go; there are none.
+    report = sweep(stores, "2024-06-01")
+    assert {r["changed"] for r in report["results"]} == {0}
+    assert tickets(stores).keys() == before.keys()
+
+    # 2. Dry run as of 2025-06-01: counts and the age range, nothing changes.
+    cutoff = datetime(2024, 6, 1)
+    expired = {i for i, (at, _, _) in before.items() if at < cutoff}
+    kept = {held.customer_id, restricted.customer_id} & expired
+    plan = by_rule(sweep(stores, "2025-06-01", "--dry-run"))
+    assert (plan["tickets"]["expired"], plan["tickets"]["kept"], plan["tickets"]["changed"]) == (
+        len(expired),
+        len(kept),
+        0,
+    )
+    going = sorted(before[i][0] for i in expired - kept)
+    assert (
+        plan["tickets"]["oldest"] == going[0].isoformat()
+        and plan["tickets"]["newest"] == going[-1].isoformat()
+    )
+    assert tickets(stores).keys() == before.keys()
+
+    # 3. The real sweep as of 2025-06-01: old tickets go (in batches), the held and restricted stay;
+    #    every lake event is past 30 days, except the held subject's.
+    report = by_rule(sweep(stores, "2025-06-01"))
+    assert report["tickets"]["changed"] == len(expired - kept)
+    assert report["tickets"]["batches"] > 1
+    assert report["tickets"]["held_by"] == [hold_id]
+    assert tickets(stores).keys() == before.keys() - (expired - kept)
+    assert event_days(stores)["users"] == [held.customer_id]
+    assert report["logs"]["changed"] == 0  # written today: not 90 days old as of 2025
+
+    # 4. Far ahead: logs go too, but not the one naming the held subject.
+    later = (datetime.now() + timedelta(days=100)).date().isoformat()
+    report = by_rule(sweep(stores, later))
+    logs = [k for k in stores.objects() if k.startswith("logs/")]
+    assert len(logs) == 1 and held.email.encode() in stores.objects()[logs[0]]
+    assert tickets(stores).keys() == {held.customer_id, restricted.customer_id}
+
+    # 5. The hold is released: the next sweep takes what it kept; the restricted ticket stays.
+    project.cli("hold", "release", str(hold_id))
+    report = by_rule(sweep(stores, later))
+    assert tickets(stores).keys() == {restricted.customer_id}
+    assert not [k for k in stores.objects() if k.startswith("logs/")]
+    assert event_days(stores)["users"] == []
+    assert report["tickets"]["kept"] == 1
+
+    # History lists every real sweep per rule; the ledger holds counts, never a subject's values.
+    history = json.loads(project.cli("sweep", "history", "--json").stdout)
+    assert len(history) == 4 and all(h["state"] == "completed" for h in history)
+    assert {r["rule"] for r in history[0]["results"]} == {"tickets", "events", "logs"}
+    rs = project.requests()
+    events = Ledger(rs.engine).events()
+    rs.close()
+    assert {"hold_added", "hold_released", "sweep_started", "sweep_rule", "sweep_completed"} <= {
+        e["event"] for e in events
+    }
+    ledger_text = json.dumps(events, default=str)
+    for person in project.people:
+        assert person.email not in ledger_text and person.name not in ledger_text
+    assert "case 2025-17" not in ledger_text
+
+
+def test_a_tick_runs_once_and_a_sweep_a_store_failed_finishes_on_the_next(stores):
+    config = load_config(stores.project.config_path)
+    moved = stores.lake.with_name("lake-away")
+    stores.lake.rename(moved)  # the lake goes away: its rule fails, the others are done
+    first = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    failed = {r.rule: r for r in first.results}
+    assert first.state == "partial" and failed["events"].error and "lake" in failed["events"].error
+    assert failed["tickets"].count.changed > 0
+    moved.rename(stores.lake)
+
+    second = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    done = {r.rule: r for r in second.results}
+    assert second.state == "completed" and done["events"].count.changed > 0
+    assert done["tickets"].count.changed == 0  # nothing is removed twice
+    third = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    assert third.already_ran and third.results == []
+
+
+def test_the_daily_schedule_sweeps_once_per_tick_and_keeps_values_out_of_dagster(
+    stores, tmp_path, monkeypatch, caplog
+):
+    project = stores.project
+    held = project.people[0]
+    project.cli("hold", "add", "--tenant", held.tenant, "--identity", f"email={held.email}", "--reason", "r")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    tick = datetime(2025, 6, 1, 2, 30, tzinfo=UTC)
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        request = daily_retention_sweep.evaluate_tick(context).run_requests[0]
+    assert request.run_key == "sweep:2025-06-01"
+    config = request.run_config["ops"]["sweep_retention"]["config"]
+    assert config["as_of"] == "2025-06-01T02:30:00" and config["run_key"] == request.run_key
+
+    instance = dg.DagsterInstance.get()
+    caplog.set_level(logging.DEBUG)
+    before = tickets(stores)
+    for _ in range(2):  # the same tick again: the sweep of that key already completed
+        result = retention_sweep_job.execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            resources=resources_for(str(project.config_path)),
+        )
+        assert result.success
+    assert len(tickets(stores)) < len(before)
+    history = json.loads(project.cli("sweep", "history", "--json").stdout)
+    assert [h["run_key"] for h in history] == ["sweep:2025-06-01"]
+
+    needles = [v for p in project.people for v in (p.email, p.name)]
+    assert files_containing(home, needles) == []
+    runs = json.dumps([(r.run_config, r.tags) for r in instance.get_runs()], default=str)
+    events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
+    for needle in needles:
+        assert needle not in runs and needle not in events and needle not in caplog.text, needle
