@@ -148,7 +148,7 @@ class Expiry:
     action: Delete | Mask = Delete()
     keep: Sequence[pa.Table] = ()
     restricted: str | None = None
-    batch: int = 10_000  # most records changed in one transaction (objects: one round of deletes)
+    batch: int = 100_000  # most records changed in one transaction (objects: one round of deletes)
     archive: Callable[[pa.Table], None] | None = field(default=None, compare=False)
     prefix: str | None = None
 

@@ -271,8 +271,9 @@ class SqlConnector:
 
         Batches walk an index: the age column's when it has one, else a single-column primary key.
         Each finds the bound of its next `batch` rows and changes the rows up to it, so every
-        batch reads a fresh range of the index and a crash leaves only whole batches done. Held and restricted rows
-        are left, and so are rows a mask already covers: a re-run changes nothing twice.
+        batch reads a fresh range of the index and a crash leaves only whole batches done. Held
+        and restricted rows are left, and so are rows a mask already covers: a re-run changes
+        nothing twice. A dry run counts; a real run counts as it goes, without a counting pass.
         """
         table = self.table(expiry.collection)
         clock = self._age_column(table, expiry)
@@ -283,9 +284,11 @@ class SqlConnector:
         todo = expired if kept is None else sa.and_(expired, sa.not_(kept))
         with self._errors(f"sweep {table.name}"):
             with self.engine.connect() as conn:
-                n, oldest, newest = conn.execute(
-                    sa.select(sa.func.count(), sa.func.min(clock), sa.func.max(clock)).where(todo)
+                # min and max along an index are two probes; counting is a pass, left to the batches.
+                oldest, newest = conn.execute(
+                    sa.select(sa.func.min(clock), sa.func.max(clock)).where(todo)
                 ).one()
+                n = conn.execute(sa.select(sa.func.count()).where(todo)).scalar() if dry_run else 0
                 held = (
                     conn.execute(sa.select(sa.func.count()).where(expired, kept)).scalar()
                     if kept is not None
@@ -293,8 +296,9 @@ class SqlConnector:
                 )
             count = ExpiryCount(expired=n + held, kept=held)
             count.saw([_as_datetime(t) for t in (oldest, newest) if t is not None])
-            if n and not dry_run:
+            if oldest is not None and not dry_run:
                 self._expire_in_batches(table, clock, todo, expiry, count)
+                count.expired += count.changed
         return count
 
     def _age_column(self, table: sa.Table, expiry: Expiry) -> sa.Column:

@@ -69,7 +69,7 @@ class Rule(_Spec):
     legal_basis: str = Field(min_length=1, description="the law or purpose the period comes from")
     owner: str = Field(min_length=1, description="who answers for the rule")
     lifecycle: bool = Field(False, description="object stores: also expressed as a bucket lifecycle rule")
-    batch: int = Field(10_000, ge=1, le=1_000_000, description="most records changed per transaction")
+    batch: int = Field(100_000, ge=1, le=1_000_000, description="most records changed per transaction")
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
