@@ -198,6 +198,11 @@ def _claim(target: Target, datamap: Datamap) -> tuple[str, str]:
     return "collection", target.collection
 
 
+def _length(duration: Duration) -> tuple[int, int]:
+    """A period as (months, days): P1Y and P12M are the same period."""
+    return 12 * duration.years + duration.months, duration.days
+
+
 def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
     if a[0] == b[0] == "prefix":
         return a[1].startswith(b[1]) or b[1].startswith(a[1])
@@ -253,9 +258,15 @@ def _conflicts(rules: RetentionRules, datamap: Datamap) -> list[str]:
                 continue
             if cat_a is not None and cat_b is not None and cat_a != cat_b:
                 continue
-            if str(a.duration) != str(b.duration):
+            if _length(a.duration) != _length(b.duration):
+                first, second = sorted((a, b), key=lambda r: r.name)
+                where = (
+                    f"{a.store}.{claim_a[1]}"
+                    if claim_a[0] == "collection"
+                    else f"{a.store} prefix {max(claim_a[1], claim_b[1], key=len)!r}"
+                )
                 out.append(
-                    f"rules {a.name} and {b.name} claim the same data ({a.store} {claim_a[1]}) "
-                    f"with different periods ({a.period}, {b.period})"
+                    f"rules {first.name} and {second.name} claim the same data ({where}) "
+                    f"with different periods ({first.period}, {second.period})"
                 )
     return sorted(set(out))
