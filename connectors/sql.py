@@ -264,6 +264,38 @@ class SqlConnector:
         n_hashed = self._mask_hashed(conn, table, condition, hashed, mask.hash_key) if hashed else 0
         return max(n_fixed, n_hashed)
 
+    # -- restriction ------------------------------------------------------------------------
+
+    def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:
+        """Set (or clear) the flag column of the rows `keys` names, in one transaction."""
+        table = self.table(collection)
+        flag = self._flag(table, marker)
+        with self._errors(f"restrict in {collection}"), self.engine.begin() as conn:
+            return sum(
+                conn.execute(sa.update(table).where(c).values({flag.name: on})).rowcount
+                for c in self._condition(table, keys)
+            )
+
+    def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table:
+        """The primary keys of flagged rows (of those in `keys`, when given)."""
+        table = self.table(collection)
+        flag = self._flag(table, marker)
+        pk = [c.name for c in table.primary_key.columns]
+        flagged = sa.and_(flag.is_not(None), flag != sa.false())
+        conditions = [None] if keys is None else list(self._condition(table, keys))
+        rows = []
+        with self._errors(f"read restrictions of {collection}"), self.engine.connect() as conn:
+            for c in conditions:
+                where = flagged if c is None else sa.and_(flagged, c)
+                rows += conn.execute(sa.select(*(table.c[n] for n in pk)).where(where)).fetchall()
+        return pa.table({n: [r[i] for r in rows] for i, n in enumerate(pk)})
+
+    def _flag(self, table: sa.Table, marker: str) -> sa.Column:
+        # MariaDB and MySQL reflect BOOLEAN as TINYINT(1): an integer flag is accepted too.
+        if marker not in table.c or not isinstance(table.c[marker].type, sa.Boolean | sa.Integer):
+            raise StoreError(f"store {self.name}: table {table.name} has no boolean column {marker}")
+        return table.c[marker]
+
     # -- retention --------------------------------------------------------------------------
 
     def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:

@@ -66,18 +66,27 @@ class RestrictionSpec(_Spec):
     """How a collection marks restricted records (Art. 18): exactly one way, fitting its store.
 
     `flag` (SQL): a boolean column set for restricted rows. `tag` (objects): an object tag.
-    `side_table` (lakes): a dataset of restricted keys beside the data, which readers join against.
+    `side_table` (lakes): a path under the lake's root (starting with `_`, so it is never taken for
+    a dataset) holding the restricted values of the `key` columns, which readers anti-join against.
     """
 
     flag: str | None = None
     tag: str | None = None
-    side_table: str | None = None
+    side_table: str | None = Field(None, pattern=r"^_[A-Za-z0-9_./-]+$")
+    key: list[str] = []
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RestrictionSpec:
         if sum(v is not None for v in (self.flag, self.tag, self.side_table)) != 1:
             raise ValueError("give exactly one of flag, tag, side_table")
+        if bool(self.side_table) != bool(self.key):
+            raise ValueError("a side_table needs key (the columns it holds), and only a side_table has one")
         return self
+
+    @property
+    def marker(self) -> str:
+        """What the connector marks restricted records with: the flag, the tag or the side table."""
+        return self.flag or self.tag or self.side_table
 
 
 class CollectionSpec(_Spec):

@@ -15,6 +15,7 @@ from .holds import Holds, split_by_holds
 from .processing import StoreSummary
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
+from .restriction import Restrictions
 from .retention import load_rules
 from .sweep import Sweeper
 
@@ -133,8 +134,9 @@ def apply_store(
     """Export or erase in one store and record the outcome per request at once (so a re-run resumes)."""
     rs, cfg = requests.store, requests.config
     store_map, connector = stores.datamap.stores[task.store], stores.connector(task.store)
-    holds = Holds(rs)
+    holds, restrictions = Holds(rs), Restrictions(rs)
     outcomes, met = [], {}
+    kind = stores.config.store(task.store).kind
     try:
         for type_, subjects in _by_type(requests, task.request_ids).items():
             if type_ == "erasure":
@@ -144,9 +146,17 @@ def apply_store(
                         processing.erase(task.store, group.store_map, connector, group.subjects, rs.keys)
                     )
                     met.update(group.met)
+            elif type_ == "restriction":
+                outcomes.append(
+                    processing.restrict(task.store, kind, store_map, connector, subjects, restrictions)
+                )
+            elif type_ == "lift-restriction":
+                outcomes.append(processing.lift(task.store, store_map, connector, subjects, restrictions))
             else:
                 outcomes.append(
-                    processing.export(task.store, store_map, connector, subjects, rs.keys, cfg.export_dir)
+                    processing.export(
+                        task.store, kind, store_map, connector, subjects, rs.keys, cfg.export_dir
+                    )
                 )
     except StoreError as exc:
         for request_id in task.request_ids:
@@ -213,6 +223,8 @@ def finish_requests(
             note = "; ".join(notes)
         else:
             state, note = "completed", None
+            if record.type == "lift-restriction" and not Restrictions(rs).state(record.id):
+                note = "nothing to lift: no active restriction of this subject"
         if record.type == "access" and not (failed or missing):
             folder = cfg.export_dir / str(record.id)
             files = [

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from connectors import Connector
 
-from . import erasure
+from . import erasure, restriction
 from .config import GuardConfig
 from .datamap import StoreMap
 from .export import ExportFile, stage_collection
@@ -30,6 +30,7 @@ from .lookup import (
     requests_holding,
 )
 from .request_store import COUNTS, CollectionResult, SkippedItem, Subject
+from .restriction import Restrictions
 
 
 @dataclass(frozen=True)
@@ -108,15 +109,22 @@ def inspect(
 
 def export(
     store_name: str,
+    kind: str,
     store: StoreMap,
     connector: Connector,
     subjects: Sequence[Subject],
     keys: Keys,
     staging: Path,
 ) -> Outcome:
-    """Stage each subject's records of every collection in this store."""
+    """Stage each subject's records of every collection in this store, restricted ones marked as such."""
     ids = [s.request_id for s in subjects]
     findings = find_subjects(store, connector, subjects)
+    findings.tables.update(
+        {
+            c: restriction.marked(kind, store.collections[c], connector, c, rows)
+            for c, rows in findings.tables.items()
+        }
+    )
     results = _found_results(store_name, findings.tables, ids)
     files: dict[int, list[ExportFile]] = {r: [] for r in ids}
     for collection, rows in sorted(findings.tables.items()):
@@ -180,3 +188,30 @@ def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSu
 
 def totals(summary: StoreSummary) -> dict[str, int]:
     return {k: sum(getattr(c, k) for rs in summary.results.values() for c in rs) for k in COUNTS}
+
+
+def restrict(
+    store_name: str,
+    kind: str,
+    store: StoreMap,
+    connector: Connector,
+    subjects: Sequence[Subject],
+    log: Restrictions,
+) -> Outcome:
+    """Mark the subjects' records restricted in this store (flag, tag or side table)."""
+    done = restriction.restrict(store_name, kind, store, connector, subjects, log)
+    ids = tuple(s.request_id for s in subjects)
+    return Outcome(
+        StoreSummary(store_name, ids, _with_counts(store_name, done.results, done.skipped)), done.skipped
+    )
+
+
+def lift(
+    store_name: str, store: StoreMap, connector: Connector, subjects: Sequence[Subject], log: Restrictions
+) -> Outcome:
+    """Lift the restrictions of the same tenant and subject as each lift request, in this store."""
+    records = {r.id: r for r in log.rs.get_many([s.request_id for s in subjects])}
+    targets = [(s.request_id, log.of_subject(s.tenant, records[s.request_id].subject_refs)) for s in subjects]
+    done = restriction.lift(store_name, store, connector, targets, log)
+    ids = tuple(s.request_id for s in subjects)
+    return Outcome(StoreSummary(store_name, ids, _with_counts(store_name, done.results, {})))

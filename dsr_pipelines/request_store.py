@@ -23,8 +23,19 @@ from .identities import Identity
 from .keys import Keys
 from .ledger import Ledger, metadata
 
-REQUEST_TYPES = ("access", "erasure")
-COUNTS = ("found", "exported", "deleted", "masked", "retained", "residual", "skipped", "versions")
+REQUEST_TYPES = ("access", "erasure", "restriction", "lift-restriction")
+COUNTS = (
+    "found",
+    "exported",
+    "deleted",
+    "masked",
+    "retained",
+    "residual",
+    "skipped",
+    "versions",
+    "restricted",
+    "lifted",
+)
 FINAL = ("completed", "rejected")
 RUNNABLE = ("verified", "running", "failed", "partially_completed")
 TRANSITIONS = {
@@ -111,6 +122,8 @@ results_t = sa.Table(
     sa.Column("residual", sa.Integer, nullable=False, default=0),
     sa.Column("skipped", sa.Integer, nullable=False, default=0),
     sa.Column("versions", sa.Integer, nullable=False, default=0),
+    sa.Column("restricted", sa.Integer, nullable=False, default=0),
+    sa.Column("lifted", sa.Integer, nullable=False, default=0),
     sa.Column("reason", sa.Text),
 )
 
@@ -154,6 +167,8 @@ class CollectionResult:
     residual: int = 0
     skipped: int = 0  # objects or files that could not be read or changed (listed per request)
     versions: int = 0  # older object versions deleted
+    restricted: int = 0  # records newly marked restricted
+    lifted: int = 0  # records whose restriction was lifted
     reason: str | None = None
 
 

@@ -26,6 +26,9 @@ customers = sa.Table(
     sa.Column("phone", sa.String(40), index=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("referred_by", sa.Integer, sa.ForeignKey("customers.id")),
+    # Processing restricted (Art. 18): set and cleared by restriction requests; the customer's
+    # addresses, orders and returns are restricted through it.
+    sa.Column("restricted", sa.Boolean, nullable=False, default=False),
     sa.UniqueConstraint("tenant_id", "email"),
 )
 addresses = sa.Table(
@@ -88,6 +91,7 @@ DATAMAP = {
             "purposes": ["account management", "order fulfilment"],
             "recipients": ["payment processor"],
             "retention": "until account closure",
+            "restriction": {"flag": "restricted"},
             "fields": {
                 "id": {"category": "customer_id", "identity": "customer_id"},
                 "email": {"category": "email", "identity": "email", "mask": "hash"},

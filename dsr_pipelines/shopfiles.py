@@ -29,6 +29,7 @@ LAKE_DATAMAP = {
             "erase": "delete",
             "purposes": ["product analytics"],
             "retention": "P13M",
+            "restriction": {"side_table": "_restricted/events", "key": ["user_id"]},
             "fields": {
                 "user_id": {"category": "customer_id"},
                 "email": {"category": "email", "identity": "email"},
@@ -45,6 +46,7 @@ FILES_DATAMAP = {
             "key_pattern": "users/{user_id}/",
             "purposes": ["account management"],
             "retention": "until account closure",
+            "restriction": {"tag": "dsr-restricted"},
             "fields": {"user_id": {"category": "customer_id"}},
             "references": [LINK],
         },
@@ -55,6 +57,7 @@ FILES_DATAMAP = {
             "purposes": ["marketing (consent)"],
             "recipients": ["mailing provider"],
             "retention": "until consent is withdrawn",
+            "restriction": {"tag": "dsr-restricted"},
             "fields": {"email": {"category": "email", "identity": "email"}},
         },
         "app_logs": {  # lines that mention an email are the subject's: erased as a whole
@@ -62,6 +65,7 @@ FILES_DATAMAP = {
             "format": "text",
             "purposes": ["security monitoring"],
             "retention": "P90D",
+            "restriction": {"tag": "dsr-restricted"},
             "fields": {"email": {"category": "email", "identity": "email"}},
         },
     }

@@ -154,6 +154,11 @@ class Sweeper:
             held_by.append(hold_id)
         restriction = spec.restriction if spec is not None else None
         restricted = restriction and (restriction.flag or restriction.tag)
+        if restriction is not None and restriction.side_table:
+            try:
+                keep.append(self.connector(rule.store).restricted(target.collection, restriction.side_table))
+            except StoreError as exc:
+                return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), (), str(exc))
         expiry = Expiry(
             target.collection,
             rule.age.age(),

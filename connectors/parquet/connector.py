@@ -42,6 +42,7 @@ from .reading import Conflict, ScanStats, conform, hits, open_file, scan_file, w
 from .writing import TMP_PREFIX, apply_mask, fsync, temporary_for, write_like
 
 PROBES = 20  # row groups read per sample
+SIDE_FILE = "restricted.parquet"  # the one file of a restriction side table
 
 
 class ParquetConnector:
@@ -266,6 +267,44 @@ class ParquetConnector:
         if any(changed.values()):
             self._write_like(pf, kept, f.path)
         return changed, False
+
+    # -- restriction ------------------------------------------------------------------------
+
+    def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:
+        """Add `keys` to the side table at `marker` (or take them out); readers anti-join against it.
+
+        The side table is one Parquet file, rewritten whole and swapped in.
+        """
+        current = self.restricted(collection, marker)
+        keys = keys.cast(current.schema) if current.num_rows and keys.schema != current.schema else keys
+        if on:
+            added = keys.filter(pc.invert(matches(keys, current))) if current.num_rows else keys
+            merged = pa.concat_tables([current, added]) if current.num_rows else added
+            changed = added.num_rows
+        else:
+            gone = matches(current, keys) if current.num_rows else none_of(0)
+            merged = current.filter(pc.invert(gone))
+            changed = pc.sum(gone).as_py() or 0
+        if changed:
+            self.write_file(f"{marker.strip('/')}/{SIDE_FILE}", merged)
+        return changed
+
+    def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table:
+        """The side table's keys (those of `keys`, when given); empty when there is none yet."""
+        path = f"{self.root}/{marker.strip('/')}/{SIDE_FILE}"
+        try:
+            if self.fs.get_file_info(path).type == pafs.FileType.NotFound:
+                return pa.table({}) if keys is None else keys.slice(0, 0)
+            table = pq.read_table(path, filesystem=self.fs)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise self._fail(f"read the restriction side table of {collection}", exc) from None
+        if keys is None:
+            return table
+        return (
+            keys.filter(matches(keys, table.select(keys.column_names)))
+            if table.num_rows
+            else keys.slice(0, 0)
+        )
 
     # -- retention --------------------------------------------------------------------------
 

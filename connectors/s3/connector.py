@@ -40,7 +40,7 @@ from ..base import (
 )
 from ..matching import by_collection, for_source, key_text, matches_any
 from . import records
-from .bucket import Bucket, BucketGone, Changed, ObjectInfo, client_for
+from .bucket import Bucket, BucketGone, Changed, Missing, ObjectInfo, client_for
 from .formats import Document, FormatError, detect, encode, records_table
 from .layout import ObjectLayout
 from .textsearch import TextSearch
@@ -390,6 +390,50 @@ class S3Connector:
             for held in pool.map(one, older):
                 for i, values in held.items():
                     versions[i].append(values)
+
+    # -- restriction ------------------------------------------------------------------------
+
+    def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:
+        """Tag (or untag) the objects `keys` names by `_source`: the tag marks the whole object."""
+        objects = sorted(set(keys[SOURCE].to_pylist()))
+
+        def one(key: str) -> int:
+            try:
+                if on:
+                    self.bucket.set_tags(key, {marker: "true"})
+                else:
+                    self.bucket.remove_tags(key, [marker])
+            except Missing:
+                return 0
+            return 1
+
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                return sum(pool.map(one, objects))
+        except BucketGone:
+            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+
+    def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table:
+        """The objects (`_source`) carrying the tag: of `keys`, or of the whole collection."""
+        if keys is None:
+            objects = [o.key for o in self._objects(self.layout(collection))]
+        else:
+            objects = sorted(set(keys[SOURCE].to_pylist()))
+
+        def tagged(key: str) -> bool:
+            try:
+                return marker in self.bucket.tags(key)
+            except Missing:
+                return False
+
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                flags = list(pool.map(tagged, objects))
+        except BucketGone:
+            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+        return pa.table(
+            {SOURCE: pa.array([k for k, f in zip(objects, flags, strict=True) if f], pa.string())}
+        )
 
     # -- retention --------------------------------------------------------------------------
 

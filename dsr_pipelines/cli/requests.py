@@ -12,7 +12,9 @@ from rich.table import Table
 
 from .. import api
 from ..durations import parse_duration
+from ..holds import Holds
 from ..request_store import COUNTS, REQUEST_TYPES
+from ..restriction import Restrictions
 from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
 
 
@@ -185,6 +187,8 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         stores = rs.store_status(request_id)
         skipped = rs.skipped(request_id)
         history = rs.transitions(request_id)
+        restriction = Restrictions(rs).state(request_id)
+        deferring = [h.name for h in Holds(rs).deferring(request_id)]
     data = {
         "id": record.id,
         "state": record.state,
@@ -199,6 +203,8 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         "stores": stores,
         "results": [vars(r) for r in results],
         "skipped": [vars(s) for s in skipped],
+        "restriction": restriction,
+        "holds": deferring,
         "history": [
             {
                 "at": h["at"].isoformat(),
@@ -226,6 +232,13 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         for r in results:
             table.add_row(r.store, r.collection, *(str(getattr(r, k)) for k in shown), r.reason or "")
         out.print(table)
+    for where, r in sorted(restriction.items()):
+        lifted = f" by request {r['lifted_by']} on {r['lifted_at'][:10]}" if r["state"] == "lifted" else ""
+        out.print(
+            f"restriction {r['restriction']} of {r['records']} records in {where}: {r['state']}{lifted}"
+        )
+    if deferring:
+        out.print(f"deferred by {', '.join(deferring)} (runs again when released)")
     if skipped:
         out.print("skipped (run again once they are readable):")
         for s in skipped:

@@ -1,0 +1,314 @@
+"""Restriction of processing (Art. 18): mark a subject's records so that processing skips them, and
+lift it again, restoring exactly the state before.
+
+Per collection the datamap's `restriction:` says how records are marked: a flag column (SQL), an
+object tag (S3) or a side table of keys (lakes). A restriction records, per store and collection,
+which records it covers and which of them were marked already before it (both encrypted: keys can
+be personal). Lifting clears what it covered, minus what was marked before, minus what another
+active restriction still covers. A collection without a marker is covered through a followed
+reference to one that has one (an order through its customer); a collection with neither is
+reported, because processing there cannot be stopped.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import sqlalchemy as sa
+
+from connectors import SOURCE, Connector
+from connectors.matching import matches
+
+from .datamap import CollectionSpec, StoreMap
+from .ledger import metadata
+from .lookup import REQUEST, distinct, find_subjects
+from .request_store import CollectionResult, RequestStore, SkippedItem, Subject, identities_t, requests_t
+
+restrictions_t = sa.Table(
+    "dsr_restrictions",
+    metadata,
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), primary_key=True),
+    sa.Column("store", sa.String(63), primary_key=True),
+    sa.Column("collection", sa.String(200), primary_key=True),
+    sa.Column("covered", sa.LargeBinary, nullable=False),  # encrypted Arrow IPC of key tuples
+    sa.Column("previous", sa.LargeBinary, nullable=False),  # of those, marked before this restriction
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("lifted_by", sa.Integer),
+    sa.Column("lifted_at", sa.DateTime),
+)
+
+NO_MARKER = "processing here cannot be restricted: give the collection a restriction: in the datamap"
+
+
+def covering(store: StoreMap, collection: str) -> str | None:
+    """The collection whose marker restricts this one's records: itself, or one it follows a reference to."""
+    seen: set[str] = set()
+    todo = [collection]
+    while todo:
+        name = todo.pop(0)
+        if name in seen or name not in store.collections:
+            continue
+        seen.add(name)
+        spec = store.collections[name]
+        if spec.restriction is not None:
+            return name
+        todo += [r.to for r in spec.local_references() if r.follow]
+    return None
+
+
+def key_columns(kind: str, spec: CollectionSpec) -> list[str]:
+    """How a store names the records a marker covers."""
+    if kind == "s3":
+        return [SOURCE]
+    if kind == "parquet":
+        return list(spec.restriction.key)
+    return list(spec.primary_key)
+
+
+@dataclass(frozen=True)
+class Record:
+    request_id: int
+    collection: str
+    covered: pa.Table
+    previous: pa.Table
+
+
+class Restrictions:
+    """What each restriction covers, per store and collection, in the request store's database."""
+
+    def __init__(self, requests: RequestStore):
+        self.rs = requests
+        metadata.create_all(requests.engine, tables=[restrictions_t])
+
+    def _seal(self, table: pa.Table, context: str) -> bytes:
+        sink = io.BytesIO()
+        with ipc.new_stream(sink, table.schema) as stream:
+            stream.write_table(table)
+        return self.rs.keys.encrypt(sink.getvalue(), context)
+
+    def _open(self, blob: bytes, context: str) -> pa.Table:
+        return ipc.open_stream(self.rs.keys.decrypt(blob, context)).read_all()
+
+    def record(
+        self, request_id: int, store: str, collection: str, covered: pa.Table, previous: pa.Table
+    ) -> None:
+        """Remember what a restriction covers; a re-run adds to it and keeps the first `previous`."""
+        where = (
+            restrictions_t.c.request_id == request_id,
+            restrictions_t.c.store == store,
+            restrictions_t.c.collection == collection,
+        )
+        context = f"restriction:{request_id}:{store}:{collection}"
+        with self.rs.engine.begin() as conn:
+            old = conn.execute(sa.select(restrictions_t).where(*where)).first()
+            if old is not None:
+                before = self._open(old.covered, context + ":covered")
+                first = self._open(old.previous, context + ":previous")
+                fresh = previous.filter(pc.invert(matches(previous, before))) if before.num_rows else previous
+                previous = pa.concat_tables([first, fresh.cast(first.schema)]) if first.num_rows else fresh
+                covered = (
+                    pa.concat_tables([before, covered.cast(before.schema)]) if before.num_rows else covered
+                )
+                covered = distinct(covered, covered.column_names)
+                conn.execute(sa.delete(restrictions_t).where(*where))
+            conn.execute(
+                sa.insert(restrictions_t).values(
+                    request_id=request_id,
+                    store=store,
+                    collection=collection,
+                    covered=self._seal(covered, context + ":covered"),
+                    previous=self._seal(previous, context + ":previous"),
+                    records=covered.num_rows,
+                )
+            )
+
+    def active(self, store: str) -> list[Record]:
+        with self.rs.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(restrictions_t).where(
+                    restrictions_t.c.store == store, restrictions_t.c.lifted_by.is_(None)
+                )
+            ).fetchall()
+        out = []
+        for r in rows:
+            context = f"restriction:{r.request_id}:{store}:{r.collection}"
+            out.append(
+                Record(
+                    r.request_id,
+                    r.collection,
+                    self._open(r.covered, context + ":covered"),
+                    self._open(r.previous, context + ":previous"),
+                )
+            )
+        return out
+
+    def of_subject(self, tenant: str, refs: Sequence[str]) -> list[int]:
+        """Restriction requests of this tenant, naming one of the subject's references, not yet lifted."""
+        with self.rs.engine.connect() as conn:
+            ids = conn.execute(
+                sa.select(restrictions_t.c.request_id)
+                .join(requests_t, requests_t.c.id == restrictions_t.c.request_id)
+                .join(identities_t, identities_t.c.request_id == requests_t.c.id)
+                .where(
+                    requests_t.c.tenant == tenant,
+                    requests_t.c.type == "restriction",
+                    identities_t.c.ref.in_(list(refs)),
+                    restrictions_t.c.lifted_by.is_(None),
+                )
+            ).scalars()
+            return sorted(set(ids))
+
+    def lifted(self, request_id: int, store: str, collection: str, by: int, at: datetime) -> None:
+        with self.rs.engine.begin() as conn:
+            conn.execute(
+                sa.update(restrictions_t)
+                .where(
+                    restrictions_t.c.request_id == request_id,
+                    restrictions_t.c.store == store,
+                    restrictions_t.c.collection == collection,
+                )
+                .values(lifted_by=by, lifted_at=at)
+            )
+
+    def state(self, request_id: int) -> dict:
+        """For `dsr status`: per store and collection, how many records and whether lifted (by whom)."""
+        with self.rs.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(restrictions_t).where(
+                    sa.or_(
+                        restrictions_t.c.request_id == request_id, restrictions_t.c.lifted_by == request_id
+                    )
+                )
+            ).fetchall()
+        return {
+            f"{r.store}.{r.collection}": {
+                "restriction": r.request_id,
+                "records": r.records,
+                "state": "lifted" if r.lifted_by else "active",
+                **({"lifted_by": r.lifted_by, "lifted_at": r.lifted_at.isoformat()} if r.lifted_by else {}),
+            }
+            for r in rows
+        }
+
+
+RESTRICTED = "_restricted"  # in a subject's own access export: is this record's processing restricted?
+
+
+def marked(
+    kind: str, spec: CollectionSpec, connector: Connector, collection: str, rows: pa.Table
+) -> pa.Table:
+    """`rows` with a `_restricted` column, for a collection that marks restriction."""
+    if spec.restriction is None or not rows.num_rows:
+        return rows
+    columns = key_columns(kind, spec)
+    restricted = connector.restricted(
+        collection, spec.restriction.marker, distinct(rows.select(columns), columns)
+    )
+    return rows.append_column(
+        RESTRICTED, matches(rows, restricted) if restricted.num_rows else pa.array([False] * rows.num_rows)
+    )
+
+
+def _without(table: pa.Table, other: pa.Table) -> pa.Table:
+    if not table.num_rows or not other.num_rows:
+        return table
+    return table.filter(pc.invert(matches(table, other.select(table.column_names))))
+
+
+@dataclass
+class RestrictionOutcome:
+    results: dict[int, list[CollectionResult]]
+    skipped: dict[int, list[SkippedItem]]
+
+
+def restrict(
+    store_name: str,
+    kind: str,
+    store: StoreMap,
+    connector: Connector,
+    subjects: Sequence[Subject],
+    restrictions: Restrictions,
+) -> RestrictionOutcome:
+    """Mark every record of the subjects in this store; collections that cannot be marked are reported."""
+    findings = find_subjects(store, connector, subjects)
+    results: dict[int, list[CollectionResult]] = {s.request_id: [] for s in subjects}
+    skipped: dict[int, list[SkippedItem]] = {r: list(v) for r, v in findings.skipped.items()}
+    for collection, rows in sorted(findings.tables.items()):
+        spec = store.collections[collection]
+        for request_id in sorted(set(rows[REQUEST].to_pylist())):
+            mine = rows.filter(pc.equal(rows[REQUEST], request_id))
+            if spec.restriction is None:
+                via = covering(store, collection)
+                reason = f"restricted through {via}" if via else NO_MARKER
+                results[request_id].append(
+                    CollectionResult(store_name, collection, found=mine.num_rows, reason=reason)
+                )
+                if via is None:
+                    skipped.setdefault(request_id, []).append(
+                        SkippedItem(store_name, collection, collection, NO_MARKER)
+                    )
+                continue
+            columns = key_columns(kind, spec)
+            covered = distinct(mine.select(columns), columns)
+            marker = spec.restriction.marker
+            # Marked before, except by another active restriction: lifting that one or this one
+            # then clears the mark once neither needs it.
+            previous = connector.restricted(collection, marker, covered)
+            for other in restrictions.active(store_name):
+                if other.collection == collection and other.request_id != request_id:
+                    previous = _without(previous, _without(other.covered, other.previous))
+            n = connector.restrict(collection, _without(covered, previous), marker, True)
+            restrictions.record(request_id, store_name, collection, covered, previous)
+            results[request_id].append(
+                CollectionResult(
+                    store_name, collection, found=mine.num_rows, restricted=n, reason=f"marked by {marker}"
+                )
+            )
+    return RestrictionOutcome(results, skipped)
+
+
+def lift(
+    store_name: str,
+    store: StoreMap,
+    connector: Connector,
+    lifts: Sequence[tuple[int, list[int]]],
+    restrictions: Restrictions,
+) -> RestrictionOutcome:
+    """Lift the restrictions each lift request names: clear what each set, and nothing still covered."""
+    results: dict[int, list[CollectionResult]] = {lift_id: [] for lift_id, _ in lifts}
+    now = restrictions.rs.clock()
+    for lift_id, targets in lifts:
+        for record in [r for r in restrictions.active(store_name) if r.request_id in targets]:
+            spec = store.collections.get(record.collection)
+            others = [
+                r.covered
+                for r in restrictions.active(store_name)
+                if r.collection == record.collection and r.request_id not in targets
+            ]
+            clear = _without(record.covered, record.previous)
+            for other in others:
+                clear = _without(clear, other)
+            n = (
+                connector.restrict(record.collection, clear, spec.restriction.marker, False)
+                if clear.num_rows
+                else 0
+            )
+            restrictions.lifted(record.request_id, store_name, record.collection, lift_id, now)
+            restrictions.rs.audit(
+                record.request_id,
+                "restriction_lifted",
+                "dagster",
+                {"store": store_name, "collection": record.collection, "lifted_by": lift_id, "records": n},
+            )
+            results[lift_id].append(
+                CollectionResult(
+                    store_name, record.collection, lifted=n, reason=f"restriction {record.request_id}"
+                )
+            )
+    return RestrictionOutcome(results, {})

@@ -1,0 +1,179 @@
+"""Restriction of processing across the shop (flags), the lake (side table) and the bucket (tags).
+
+Restricting marks every record of the subject; sweeps keep them; the subject's own access export
+includes them, marked; lifting restores exactly the previous state, including marks that were
+there before and marks another active restriction still needs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from dsr_pipelines import shop
+from dsr_pipelines.processable import processable_rows, processable_select
+
+from .conftest import Stores, make_stores
+
+TAG = "dsr-restricted"
+
+
+@pytest.fixture
+def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
+    return make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+
+
+def state(stores: Stores) -> dict:
+    """Every restriction mark in the three stores."""
+    engine = stores.project.engine()
+    with engine.connect() as conn:
+        flags = {
+            t.name: sorted(conn.execute(sa.select(t.c.id).where(t.c.restricted == sa.true())).scalars())
+            for t in (shop.customers, shop.support_tickets)
+        }
+    engine.dispose()
+    side = stores.lake / "_restricted" / "events" / "restricted.parquet"
+    lake = sorted(pq.read_table(side)["user_id"].to_pylist()) if side.exists() else []
+    tags = {}
+    for key in stores.objects():
+        found = stores.client.get_object_tagging(Bucket=stores.bucket, Key=key)["TagSet"]
+        if any(t["Key"] == TAG for t in found):
+            tags[key] = True
+    return {"flags": flags, "lake": lake, "tagged": sorted(tags)}
+
+
+def submit_and_run(stores: Stores, person, type_: str) -> dict:
+    request_id = stores.project.submit(person, type_)
+    stores.project.cli("run", str(request_id))
+    return stores.status(request_id)
+
+
+def test_restriction_marks_everything_and_lifting_restores_exactly_the_previous_state(stores):
+    p, q = stores.project.people[0], stores.project.people[1]  # they share a newsletter export
+    log = "logs/app-001.log"
+    stores.client.put_object_tagging(  # marked before, by someone else: must stay after lifting
+        Bucket=stores.bucket, Key=log, Tagging={"TagSet": [{"Key": TAG, "Value": "legal"}]}
+    )
+    before = state(stores)
+
+    restricted = submit_and_run(stores, p, "restriction")
+    assert restricted["state"] == "completed", restricted["error"]
+    now = state(stores)
+    assert now["flags"] == {"customers": [p.customer_id], "support_tickets": [p.customer_id]}
+    assert now["lake"] == [p.customer_id]
+    assert {f"users/{p.customer_id}/profile.json", "exports/newsletter-001.ndjson", log} <= set(now["tagged"])
+    counts = {(r["store"], r["collection"]): r for r in restricted["results"]}
+    assert counts[("shop", "orders")]["reason"] == "restricted through customers"
+    assert counts[("shop", "customers")]["restricted"] == 1
+    assert counts[("files", "app_logs")]["restricted"] == 0  # already tagged: not counted, not owned
+    assert all(v["state"] == "active" for v in restricted["restriction"].values())
+
+    submit_and_run(stores, q, "restriction")
+    lifted = submit_and_run(stores, p, "lift-restriction")
+    assert lifted["state"] == "completed"
+    after_p = state(stores)
+    assert after_p["flags"] == {"customers": [q.customer_id], "support_tickets": [q.customer_id]}
+    assert after_p["lake"] == [q.customer_id]
+    assert "exports/newsletter-001.ndjson" in after_p["tagged"]  # q's restriction still needs it
+    assert log in after_p["tagged"]  # it was marked before p's restriction
+    assert f"users/{p.customer_id}/profile.json" not in after_p["tagged"]
+    shown = stores.status(restricted["id"])["restriction"]
+    assert {v["state"] for v in shown.values()} == {"lifted"}
+    assert {v["lifted_by"] for v in shown.values()} == {lifted["id"]}
+
+    submit_and_run(stores, q, "lift-restriction")
+    assert state(stores) == before  # exactly as it was
+
+    again = submit_and_run(stores, p, "lift-restriction")
+    assert again["state"] == "completed" and again["restriction"] == {}
+    assert "nothing to lift" in again["history"][-1]["note"]
+
+
+def test_restricted_records_are_kept_by_sweeps_and_marked_in_the_subjects_own_export(stores, tmp_path):
+    p = stores.project.people[2]
+    submit_and_run(stores, p, "restriction")
+    rules = {
+        "rules": [
+            {
+                "name": "tickets",
+                "store": "shop",
+                "collection": "support_tickets",
+                "age": {"field": "opened_at"},
+                "period": "P1D",
+                "legal_basis": "test",
+                "owner": "test",
+            },
+            {
+                "name": "events",
+                "store": "lake",
+                "collection": "events",
+                "age": {"field": "at"},
+                "period": "P1D",
+                "legal_basis": "test",
+                "owner": "test",
+            },
+            {
+                "name": "logs",
+                "store": "files",
+                "collection": "app_logs",
+                "age": {"modified": True},
+                "period": "P1D",
+                "legal_basis": "test",
+                "owner": "test",
+            },
+        ]
+    }
+    (stores.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(rules))
+    report = json.loads(stores.project.cli("sweep", "--as-of", "2099-01-01", "--json").stdout)
+    kept = {r["rule"]: r["kept"] for r in report["results"]}
+    assert kept["tickets"] == 1 and kept["events"] == 6 and kept["logs"] >= 1
+    events = pq.ParquetDataset(stores.lake / "events").read().to_pylist()
+    assert {e["user_id"] for e in events} == {p.customer_id}
+    logs = [k for k in stores.objects() if k.startswith("logs/")]
+    assert logs and all(p.email.encode() in stores.objects()[k] for k in logs)
+
+    access = submit_and_run(stores, p, "access")
+    package = tmp_path / "package"
+    stores.project.cli("export", str(access["id"]), "--out", str(package))
+    customers = json.loads((package / "shop" / "customers.json").read_text())
+    assert [c["_restricted"] for c in customers] == [True]
+    lake = json.loads((package / "lake" / "events.json").read_text())
+    assert lake and all(e["_restricted"] for e in lake)
+    profiles = json.loads((package / "files" / "profiles.json").read_text())
+    assert profiles and all(r["_restricted"] for r in profiles)
+
+
+def test_the_processors_own_jobs_read_only_unrestricted_records(project):
+    """The helper and the SQL view of docs/restriction.md leave restricted rows (and their orders) out."""
+    p = project.people[3]
+    request_id = project.submit(p, "restriction")
+    project.cli("run", str(request_id))
+    engine = project.engine()
+    datamap = yaml.safe_load((project.root / "datamap.yaml").read_text())
+    from dsr_pipelines.datamap import parse_datamap
+
+    store = parse_datamap(datamap).stores["shop"]
+    with engine.connect() as conn:
+        customers = conn.execute(processable_select(shop.customers, store, "customers")).fetchall()
+        orders = conn.execute(processable_select(shop.orders, store, "orders")).fetchall()
+        all_orders = conn.execute(sa.select(shop.orders)).fetchall()
+        view = (Path(__file__).parents[1] / "docs" / "restriction.md").read_text()
+        statement = view.split("```sql\n", 1)[1].split("```", 1)[0]
+        conn.execute(sa.text(statement))
+        from_view = conn.execute(sa.text("SELECT customer_id FROM processable_orders")).scalars().all()
+        conn.rollback()
+    engine.dispose()
+    assert p.customer_id not in {c.id for c in customers} and len(customers) == len(project.people) - 1
+    assert p.customer_id not in {o.customer_id for o in orders}
+    assert len(orders) == len([o for o in all_orders if o.customer_id != p.customer_id])
+    assert sorted(from_view) == sorted(o.customer_id for o in orders)
+
+    import pyarrow as pa
+
+    rows = pa.table({"user_id": [1, 2, 3], "x": ["a", "b", "c"]})
+    assert processable_rows(rows, pa.table({"user_id": [2]}))["user_id"].to_pylist() == [1, 3]
