@@ -18,7 +18,7 @@ import bisect
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -429,6 +429,10 @@ def _by_name(found: ColumnFinding, hint, distinct, counts) -> ColumnFinding:
     )
 
 
+# Takes a collection's sampled rows and returns them without the restricted ones.
+SampleFilter = Callable[[str, pa.Table], pa.Table]
+
+
 def discover_table(
     analyzer: Analyzer,
     connector: Connector,
@@ -436,16 +440,17 @@ def discover_table(
     sample_rows: int = SAMPLE_ROWS,
     max_chars: int = MAX_CHARS,
     today: dt.date | None = None,
+    unrestricted: SampleFilter | None = None,
 ) -> TableReport:
     try:
         sample = connector.sample(info.name, sample_rows, max_chars)
+        rows = unrestricted(info.name, sample.rows) if unrestricted else sample.rows
     except StoreError as exc:
         return TableReport(info.name, error=str(exc))
     columns = tuple(
-        classify(analyzer, info.name, name, sample.rows[name], max_chars, today)
-        for name in sample.rows.column_names
+        classify(analyzer, info.name, name, rows[name], max_chars, today) for name in rows.column_names
     )
-    return TableReport(info.name, sample.rows.num_rows, sample.method, None, columns)
+    return TableReport(info.name, rows.num_rows, sample.method, None, columns)
 
 
 def discover_store(
@@ -455,6 +460,7 @@ def discover_store(
     max_chars: int = MAX_CHARS,
     only: Sequence[str] = (),
     today: dt.date | None = None,
+    unrestricted: SampleFilter | None = None,
 ) -> StoreReport:
     """Every table (or those in `only`); a table that cannot be read is reported and skipped."""
     try:
@@ -462,7 +468,7 @@ def discover_store(
     except StoreError as exc:
         return StoreReport(connector.name, error=str(exc))
     tables = tuple(
-        discover_table(analyzer, connector, info, sample_rows, max_chars, today)
+        discover_table(analyzer, connector, info, sample_rows, max_chars, today, unrestricted)
         for info in infos
         if not only or info.name in only
     )

@@ -215,6 +215,21 @@ def marked(
     )
 
 
+def sample_filter(kind: str, store: StoreMap | None, connector: Connector):
+    """For discovery: a collection's sampled rows without the restricted ones (when they can be told)."""
+
+    def unrestricted(collection: str, rows: pa.Table) -> pa.Table:
+        spec = store.collections.get(collection) if store else None
+        if spec is None or spec.restriction is None:
+            return rows
+        if not set(key_columns(kind, spec)) <= set(rows.column_names):
+            return rows  # a sample without the key (a collection never read by key) cannot be told apart
+        flagged = marked(kind, spec, connector, collection, rows)
+        return rows.filter(pc.invert(flagged[RESTRICTED])) if RESTRICTED in flagged.column_names else rows
+
+    return unrestricted
+
+
 def _without(table: pa.Table, other: pa.Table) -> pa.Table:
     if not table.num_rows or not other.num_rows:
         return table

@@ -17,6 +17,7 @@ from .datamap import Datamap, load_datamap
 from .discovery import StoreReport, discover_store
 from .proposal import Change, Proposal, merge
 from .request_store import RequestStore
+from .restriction import sample_filter
 from .stores import open_connector
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ def discover(
         connector = open_connector(config, store.name, datamap)
         try:
             rows = sample_rows or settings.sample_rows
-            report = discover_store(engine, connector, rows, settings.max_chars)
+            # Restricted records are not processed, discovery included: samples leave them out.
+            unrestricted = sample_filter(store.kind, datamap.stores.get(store.name), connector)
+            report = discover_store(engine, connector, rows, settings.max_chars, unrestricted=unrestricted)
             live = [] if report.error else connector.collections()
         finally:
             connector.close()

@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 import yaml
 
-from dsr_pipelines import shop
+from dsr_pipelines import scan, shop
+from dsr_pipelines.config import load_config
+from dsr_pipelines.datamap import load_datamap, parse_datamap
+from dsr_pipelines.discovery import discover_table
 from dsr_pipelines.processable import processable_rows, processable_select
+from dsr_pipelines.restriction import sample_filter
+from dsr_pipelines.stores import open_connector
 
 from .conftest import Stores, make_stores
 
@@ -155,7 +161,6 @@ def test_the_processors_own_jobs_read_only_unrestricted_records(project):
     project.cli("run", str(request_id))
     engine = project.engine()
     datamap = yaml.safe_load((project.root / "datamap.yaml").read_text())
-    from dsr_pipelines.datamap import parse_datamap
 
     store = parse_datamap(datamap).stores["shop"]
     with engine.connect() as conn:
@@ -173,7 +178,27 @@ def test_the_processors_own_jobs_read_only_unrestricted_records(project):
     assert len(orders) == len([o for o in all_orders if o.customer_id != p.customer_id])
     assert sorted(from_view) == sorted(o.customer_id for o in orders)
 
-    import pyarrow as pa
-
     rows = pa.table({"user_id": [1, 2, 3], "x": ["a", "b", "c"]})
     assert processable_rows(rows, pa.table({"user_id": [2]}))["user_id"].to_pylist() == [1, 3]
+
+
+def test_discovery_samples_leave_restricted_records_out(sqlite_project):
+
+    project = sqlite_project
+    people = project.people[:3]
+    for person in people:
+        project.cli("run", str(project.submit(person, "restriction")))
+    config = load_config(project.config_path)
+    datamap = load_datamap(config.datamap_path)
+    connector = open_connector(config, "shop", datamap)
+    info = next(i for i in connector.collections() if i.name == "customers")
+    unrestricted = sample_filter("sql", datamap.stores["shop"], connector)
+    sample = connector.sample("customers", 1000, 100).rows
+    kept = unrestricted("customers", sample)
+    assert sample.num_rows == len(project.people)
+    assert sorted(set(sample["id"].to_pylist()) - set(kept["id"].to_pylist())) == sorted(
+        p.customer_id for p in people
+    )
+    report = discover_table(scan.analyzer(config), connector, info, 1000, unrestricted=unrestricted)
+    assert report.rows == len(project.people) - len(people)
+    connector.close()
