@@ -13,7 +13,7 @@ import dagster as dg
 
 from connectors import StoreError
 
-from . import links, processing, retention
+from . import lifecycle, links, processing, retention
 from .config import Config
 from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
 from .errors import DsrError, IdentityError, RequestStateError
@@ -21,6 +21,7 @@ from .export import write_package
 from .holds import Holds
 from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
+from .lifecycle import LifecycleState
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 from .stores import OpenStores, open_connector
@@ -228,6 +229,20 @@ def sweep(
         stores.close()
         if requests is None:
             rs.close()
+
+
+def bucket_lifecycle(config: Config, apply: bool = False) -> list[LifecycleState]:
+    """Compare (or make) the buckets' `dsr-` lifecycle rules with the rules marked `lifecycle: true`."""
+    datamap = load_datamap(config.datamap_path)
+    rules = retention.load_rules(config.rules_path)
+    found = retention.problems(rules, store_kinds(config), datamap)
+    if found:
+        raise DsrError("retention rules: " + "; ".join(found))
+    stores = OpenStores(config, datamap)
+    try:
+        return (lifecycle.apply if apply else lifecycle.check)(rules, datamap, stores)
+    finally:
+        stores.close()
 
 
 def add_hold(

@@ -16,6 +16,32 @@ from .keys import generate_key_file
 
 PEOPLE = 40
 
+# The demo's retention: support tickets live two years from opening, lake events 13 months.
+RULES = {
+    "rules": [
+        {
+            "name": "support-tickets",
+            "store": "shop",
+            "collection": "support_tickets",
+            "age": {"field": "opened_at"},
+            "period": "P2Y",
+            "action": "delete",
+            "legal_basis": "support contract: tickets are kept two years",
+            "owner": "head of support",
+        },
+        {
+            "name": "events",
+            "store": "lake",
+            "collection": "events",
+            "age": {"partition": "day"},
+            "period": "P13M",
+            "action": "delete",
+            "legal_basis": "analytics consent: 13 months",
+            "owner": "data team",
+        },
+    ]
+}
+
 
 def prepare(folder: Path) -> tuple[Path, list[shop.Person]]:
     """Create (or reuse) the demo project in `folder`; returns its dsr.yaml and the people in it."""
@@ -26,6 +52,7 @@ def prepare(folder: Path) -> tuple[Path, list[shop.Person]]:
         shop.create(sa.create_engine(f"sqlite:///{folder / 'shop.db'}"), persons)
         shopfiles.write_lake(folder / "lake", persons)
         generate_key_file(folder / ".dsr" / "master.key")
+        (folder / "retention_rules.yaml").write_text(yaml.safe_dump(RULES, sort_keys=False))
         stores = {"shop": shop.DATAMAP, "lake": shopfiles.LAKE_DATAMAP}
         (folder / "datamap.yaml").write_text(
             yaml.safe_dump({"version": 1, "stores": stores}, sort_keys=False)

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pyarrow as pa
@@ -22,13 +22,13 @@ import sqlalchemy as sa
 
 from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
-from . import links, lookup
+from . import lifecycle, links, lookup
 from .datamap import Datamap
 from .errors import ConfigError
 from .holds import Hold, Holds
 from .ledger import metadata
 from .request_store import RequestStore
-from .retention import RetentionRules, Target, problems, targets
+from .retention import RetentionRules, Rule, Target, problems, targets
 
 sweeps_t = sa.Table(
     "dsr_sweeps",
@@ -118,16 +118,45 @@ class Sweeper:
             return SweepReport(None, as_of, dry_run, already_ran=True)
         report = SweepReport(self._start(as_of, actor, rule, dry_run, run_key), as_of, dry_run)
         active = self.holds.active()
-        held_rows: dict[str, dict[str, list[tuple[int, pa.Table]]]] = {}
+        held_rows: dict[str, dict[str, list[tuple[int, pa.Table]]] | StoreError] = {}
+        drift = self._lifecycle_drift(chosen)
         for r in chosen:
             if r.store not in held_rows:
-                held_rows[r.store] = self._held_records(r.store, active)
+                try:
+                    held_rows[r.store] = self._held_records(r.store, active)
+                except StoreError as exc:  # held records unknown: nothing of this store may go
+                    held_rows[r.store] = exc
             for target in targets(r, self.datamap):
-                result = self._sweep_target(target, as_of, dry_run, active, held_rows[r.store])
+                held = held_rows[r.store]
+                if isinstance(held, StoreError):
+                    result = TargetResult(r.name, target.label, r.action, ExpiryCount(), (), str(held))
+                else:
+                    result = self._sweep_target(target, as_of, dry_run, active, held)
+                if r.name in drift and result.error is None:
+                    result = replace(result, error=drift[r.name])
                 report.results.append(result)
                 self._record(report.sweep_id, result, actor, as_of, dry_run)
         self._finish(report, actor)
         return report
+
+    def _lifecycle_drift(self, chosen: Sequence[Rule]) -> dict[str, str]:
+        """Per rule expressed as a bucket lifecycle rule that the bucket does not match: why."""
+        wanted = RetentionRules(rules=[r for r in chosen if r.lifecycle])
+        if not wanted.rules:
+            return {}
+        try:
+            states = lifecycle.check(wanted, self.datamap, self.connector)
+        except StoreError as exc:
+            return {r.name: f"bucket lifecycle not readable: {exc}" for r in wanted.rules}
+        out = {}
+        for state in states:
+            name = state.rule_id.removeprefix(lifecycle.OWNED)
+            rule = next((r for r in wanted.rules if name == r.name or name.startswith(f"{r.name}-")), None)
+            if rule is not None and state.state != "matches":
+                out[rule.name] = (
+                    f"bucket lifecycle rule {state.rule_id} {state.state} (dsr sweep lifecycle --apply)"
+                )
+        return out
 
     # -- one target -------------------------------------------------------------------------
 

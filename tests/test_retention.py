@@ -12,7 +12,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -60,11 +62,20 @@ RULES = {
 }
 
 
-@pytest.fixture
-def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    made = make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+def with_rules(made: Stores) -> Stores:
     (made.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(RULES))
     return made
+
+
+@pytest.fixture
+def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
+    return with_rules(make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch))
+
+
+@pytest.fixture
+def sqlite_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch) -> Stores:
+    """For what does not depend on the SQL engine (Dagster wiring, bucket lifecycle)."""
+    return with_rules(make_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch))
 
 
 def tickets(stores: Stores) -> dict[int, tuple[datetime, str, bool]]:
@@ -198,8 +209,9 @@ def test_a_tick_runs_once_and_a_sweep_a_store_failed_finishes_on_the_next(stores
 
 
 def test_the_daily_schedule_sweeps_once_per_tick_and_keeps_values_out_of_dagster(
-    stores, tmp_path, monkeypatch, caplog
+    sqlite_stores, tmp_path, monkeypatch, caplog
 ):
+    stores = sqlite_stores
     project = stores.project
     held = project.people[0]
     project.cli("hold", "add", "--tenant", held.tenant, "--identity", f"email={held.email}", "--reason", "r")
@@ -234,3 +246,87 @@ def test_the_daily_schedule_sweeps_once_per_tick_and_keeps_values_out_of_dagster
     events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
     for needle in needles:
         assert needle not in runs and needle not in events and needle not in caplog.text, needle
+
+
+def test_an_age_only_rule_is_expressed_as_the_buckets_lifecycle_and_checked(sqlite_stores):
+    stores = sqlite_stores
+    project = stores.project
+    rules = {"rules": [dict(RULES["rules"][2], lifecycle=True)]}
+    (project.root / "retention_rules.yaml").write_text(yaml.safe_dump(rules))
+    foreign = {
+        "ID": "tmp-cleanup",
+        "Filter": {"Prefix": "tmp/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 1},
+    }
+    stores.client.put_bucket_lifecycle_configuration(
+        Bucket=stores.bucket, LifecycleConfiguration={"Rules": [foreign]}
+    )
+
+    missing = json.loads(project.cli("sweep", "lifecycle", "--json", expect=1).stdout)
+    assert [(s["rule_id"], s["state"]) for s in missing] == [("dsr-logs", "missing")]
+    report = json.loads(project.cli("sweep", "--as-of", "2025-06-01", "--json", expect=1).stdout)
+    assert report["state"] == "partial"
+    assert "bucket lifecycle rule dsr-logs missing" in report["results"][0]["error"]
+
+    applied = json.loads(project.cli("sweep", "lifecycle", "--apply", "--json").stdout)
+    assert [(s["rule_id"], s["state"]) for s in applied] == [("dsr-logs", "matches")]
+    bucket_rules = {
+        r["ID"]: r for r in stores.client.get_bucket_lifecycle_configuration(Bucket=stores.bucket)["Rules"]
+    }
+    assert bucket_rules["dsr-logs"]["Filter"]["Prefix"] == "logs/"
+    assert bucket_rules["dsr-logs"]["Expiration"]["Days"] == 90
+    assert bucket_rules["tmp-cleanup"]["Expiration"]["Days"] == 1  # someone else's rule stays
+    assert json.loads(project.cli("sweep", "--as-of", "2025-06-01", "--json").stdout)["state"] == "completed"
+
+    changed = dict(bucket_rules["dsr-logs"], Expiration={"Days": 365})
+    stores.client.put_bucket_lifecycle_configuration(
+        Bucket=stores.bucket, LifecycleConfiguration={"Rules": [changed, foreign]}
+    )
+    drifted = json.loads(project.cli("sweep", "lifecycle", "--json", expect=1).stdout)
+    assert [(s["rule_id"], s["state"], s["found"]) for s in drifted] == [
+        ("dsr-logs", "differs", ["logs/", 365])
+    ]
+
+
+def test_archive_and_anonymise_rules(sqlite_stores):
+    stores = sqlite_stores
+    project = stores.project
+    settings = yaml.safe_load(project.config_path.read_text())
+    settings["stores"].append({"name": "archive", "kind": "parquet", "url": "archive"})
+    project.config_path.write_text(yaml.safe_dump(settings))
+    rules = {
+        "rules": [
+            dict(RULES["rules"][0], action="archive", archive_to="archive"),
+            {
+                "name": "event-ips",
+                "store": "lake",
+                "collection": "events",
+                "category": "ip_address",
+                "age": {"field": "at"},
+                "period": "P30D",
+                "action": "anonymise",
+                "legal_basis": "security: addresses kept 30 days",
+                "owner": "security",
+            },
+        ]
+    }
+    (project.root / "retention_rules.yaml").write_text(yaml.safe_dump(rules))
+    before = tickets(stores)
+    expired = {i for i, (at, _, _) in before.items() if at < datetime(2024, 6, 1)}
+
+    report = by_rule(sweep(stores, "2025-06-01"))
+    assert report["tickets"]["changed"] == len(expired) and report["event-ips"]["changed"] == 120
+    assert tickets(stores).keys() == before.keys() - expired
+    archived = pa.concat_tables(
+        pq.read_table(f) for f in sorted((project.root / "archive").rglob("*.parquet"))
+    )
+    assert sorted(archived["id"].to_pylist()) == sorted(expired)
+    meta = pq.read_schema(next((project.root / "archive").rglob("*.parquet"))).metadata
+    assert meta[b"dsr.restricted"] == b"true" and meta[b"dsr.rule"] == b"tickets"
+    events = ds.dataset(stores.lake / "events", partitioning="hive").to_table()
+    assert events.num_rows == 120 and events["ip"].null_count == 120
+    assert events["email"].null_count < 120  # only the rule's category is anonymised
+
+    again = by_rule(sweep(stores, "2025-06-01"))
+    assert again["tickets"]["changed"] == 0 and again["event-ips"]["changed"] == 0

@@ -172,3 +172,22 @@ class Bucket:
 
     def remove_tags(self, key: str, names: Sequence[str]) -> None:
         self.put_tags(key, {k: v for k, v in self.tags(key).items() if k not in names})
+
+    def lifecycle(self) -> list[dict]:
+        """The bucket's lifecycle rules (none configured: an empty list)."""
+        with self._errors("read the lifecycle"):
+            try:
+                return self.client.get_bucket_lifecycle_configuration(Bucket=self.name).get("Rules", [])
+            except ClientError as exc:
+                if _code(exc) == "NoSuchLifecycleConfiguration":
+                    return []
+                raise
+
+    def put_lifecycle(self, rules: list[dict]) -> None:
+        with self._errors("write the lifecycle"):
+            if rules:
+                self.client.put_bucket_lifecycle_configuration(
+                    Bucket=self.name, LifecycleConfiguration={"Rules": rules}
+                )
+            else:
+                self.client.delete_bucket_lifecycle(Bucket=self.name)

@@ -435,6 +435,31 @@ class S3Connector:
             {SOURCE: pa.array([k for k, f in zip(objects, flags, strict=True) if f], pa.string())}
         )
 
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def key_prefix(self, collection: str | None = None, prefix: str | None = None) -> str:
+        """The full key prefix of a collection's objects, or of a prefix under the store's root."""
+        return self.root + (prefix if prefix is not None else self.layout(collection).prefix)
+
+    def expirations(self) -> dict[str, tuple[str, int | None]]:
+        """The bucket's lifecycle rules as id -> (key prefix, days until current objects expire)."""
+        out = {}
+        for rule in self.bucket.lifecycle():
+            if rule.get("Status") != "Enabled":
+                continue
+            prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
+            out[rule.get("ID", "")] = (prefix, rule.get("Expiration", {}).get("Days"))
+        return out
+
+    def set_expirations(self, wanted: Mapping[str, tuple[str, int]], owned: str) -> None:
+        """Make the rules whose id starts with `owned` exactly `wanted`; other rules of the bucket stay."""
+        kept = [r for r in self.bucket.lifecycle() if not r.get("ID", "").startswith(owned)]
+        ours = [
+            {"ID": rule_id, "Filter": {"Prefix": prefix}, "Status": "Enabled", "Expiration": {"Days": days}}
+            for rule_id, (prefix, days) in sorted(wanted.items())
+        ]
+        self.bucket.put_lifecycle(kept + ours)
+
     # -- retention --------------------------------------------------------------------------
 
     def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:

@@ -41,6 +41,7 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
         second = api.run(config, str(config_path), [erasure], actor)
         package = folder / "exports" / f"request-{access}"
         manifest = api.export_package(config, access, package)
+        plan = api.sweep(config, actor, dry_run=True)  # what retention would remove today
         with closing(api.open_requests(config)) as rs:
             found = rs.results(access)
             erased = rs.results(erasure)
@@ -69,6 +70,11 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
     out.print(
         f"audit verify: {'intact' if verdict.ok else 'BROKEN: ' + verdict.reason} ({verdict.events} events)"
     )
+    for r in plan.results:
+        out.print(
+            f"retention {r.rule} ({r.target}): {r.count.expired - r.count.kept} of its records are past "
+            f"their period today (dry run; dsr sweep removes them)"
+        )
     out.print(f"try: dsr --config {config_path} status {erasure}")
     if not (first.all_completed and second.all_completed and verdict.ok):
         raise typer.Exit(EXIT_PROBLEM)

@@ -139,6 +139,30 @@ def sweep_history(
     out.print(table)
 
 
+@sweep_app.command("lifecycle")
+def sweep_lifecycle(
+    apply: bool = typer.Option(False, "--apply", help="write the dsr- rules into the buckets"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Compare each bucket's lifecycle with the rules marked `lifecycle: true` (or make it match)."""
+    with user_errors():
+        states = api.bucket_lifecycle(state.config(), apply)
+    rows = [vars(s) for s in states]
+    if json_out:
+        print_json(rows)
+    else:
+        table = Table("store", "lifecycle rule", "wanted", "in the bucket", "state")
+        for s in states:
+            table.add_row(s.store, s.rule_id, _expiry(s.wanted), _expiry(s.found), s.state)
+        out.print(table)
+    if any(s.state != "matches" for s in states):
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+def _expiry(value: tuple | None) -> str:
+    return "-" if value is None else f"{value[0] or '(whole bucket)'} after {value[1]} days"
+
+
 @sweep_app.command("check")
 def sweep_check() -> None:
     """Validate retention_rules.yaml against dsr.yaml and the datamap."""

@@ -1,0 +1,79 @@
+"""Bucket lifecycle rules for retention rules that are purely age-based on a prefix.
+
+A rule with `lifecycle: true` (an s3 store, age from LastModified, action delete, a period of
+whole days) is also written into its bucket's lifecycle configuration, as rule `dsr-<name>`, so
+the store expires objects by itself even on a day no sweep runs. `check` compares each bucket
+with the rules; the sweep reports a bucket that does not match as an error of that rule.
+Lifecycle rules of the bucket not named `dsr-...` belong to someone else and are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors import Connector, S3Connector
+
+from .datamap import Datamap
+from .retention import RetentionRules, Rule, targets
+
+OWNED = "dsr-"
+
+
+@dataclass(frozen=True)
+class LifecycleState:
+    store: str
+    rule_id: str
+    wanted: tuple[str, int] | None  # (key prefix, days) the rules ask for
+    found: tuple[str, int | None] | None  # what the bucket has
+    state: str  # matches, missing, differs, unexpected (a dsr- rule no retention rule asks for)
+
+
+def _wanted(rule: Rule, datamap: Datamap, connector: S3Connector) -> dict[str, tuple[str, int]]:
+    days = rule.duration.exact_days
+    out = {}
+    for target in targets(rule, datamap):
+        suffix = "" if len(targets(rule, datamap)) == 1 else f"-{target.collection}"
+        prefix = connector.key_prefix(None if target.prefix is not None else target.collection, target.prefix)
+        out[f"{OWNED}{rule.name}{suffix}"] = (prefix, days)
+    return out
+
+
+def _buckets(rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]):
+    """Per s3 store named by a lifecycle rule: its connector and the rules it should have."""
+    out: dict[str, tuple[S3Connector, dict[str, tuple[str, int]]]] = {}
+    for rule in rules.rules:
+        if not rule.lifecycle:
+            continue
+        s3 = connector(rule.store)
+        if not isinstance(s3, S3Connector):
+            continue  # refused by retention.problems before this is reached
+        out.setdefault(rule.store, (s3, {}))[1].update(_wanted(rule, datamap, s3))
+    return out
+
+
+def check(
+    rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]
+) -> list[LifecycleState]:
+    states = []
+    for store, (s3, wanted) in sorted(_buckets(rules, datamap, connector).items()):
+        found = {k: v for k, v in s3.expirations().items() if k.startswith(OWNED)}
+        for rule_id in sorted(set(wanted) | set(found)):
+            want, have = wanted.get(rule_id), found.get(rule_id)
+            if want is None:
+                state = "unexpected"
+            elif have is None:
+                state = "missing"
+            else:
+                state = "matches" if tuple(have) == tuple(want) else "differs"
+            states.append(LifecycleState(store, rule_id, want, have, state))
+    return states
+
+
+def apply(
+    rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]
+) -> list[LifecycleState]:
+    """Write the wanted `dsr-` rules into each bucket (removing stale ones), then check again."""
+    for s3, wanted in _buckets(rules, datamap, connector).values():
+        s3.set_expirations(wanted, OWNED)
+    return check(rules, datamap, connector)
