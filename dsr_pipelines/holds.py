@@ -9,16 +9,22 @@ the ledger knows it only by reference. Every change is audited.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from .datamap import StoreMap
+from connectors import Connector
+from connectors.matching import matches
+
+from . import links, lookup
+from .datamap import Datamap, StoreMap
 from .errors import DsrError
 from .identities import Identity
 from .ledger import metadata
+from .lookup import Findings
 from .request_store import RequestStore, Subject, requests_t
 
 holds_t = sa.Table(
@@ -262,16 +268,52 @@ class HeldGroup:
     met: dict[int, list[Hold]]  # per request, the holds it met in this store
 
 
+def held_findings(
+    datamap: Datamap, connector: Callable[[str], Connector], store: str, held: Sequence[Subject]
+) -> Findings | None:
+    """The records of held subjects (request id: minus the hold's id) in `store`, links resolved."""
+    store_map = datamap.stores.get(store)
+    if not held or store_map is None:
+        return None
+    found = links.resolve(datamap, connector, held)
+    linked = [links.with_links(s, found[s.request_id]) for s in held]
+    return lookup.find_subjects(store_map, connector(store), linked)
+
+
+def overlapping(store_map: StoreMap, mine: Findings, held: Findings | None) -> dict[int, set[int]]:
+    """Per request, the holds whose subject owns some of the request's records in this store.
+
+    This is how a hold placed on one identity (a phone) meets an erasure asked by another (an
+    email) of the same person: they share records.
+    """
+    out: dict[int, set[int]] = {}
+    if held is None:
+        return out
+    for collection, rows in mine.tables.items():
+        theirs = held.tables.get(collection)
+        if theirs is None:
+            continue
+        columns = lookup.row_key(store_map.collections[collection], rows)
+        for hold_request in set(theirs[lookup.REQUEST].to_pylist()):
+            keys = theirs.filter(pc.equal(theirs[lookup.REQUEST], hold_request)).select(columns)
+            shared = rows.filter(matches(rows, keys))
+            for request_id in set(shared[lookup.REQUEST].to_pylist()):
+                out.setdefault(request_id, set()).add(-hold_request)
+    return out
+
+
 def split_by_holds(
     store: str,
     store_map: StoreMap,
     subjects: Sequence[Subject],
     refs: Mapping[int, Sequence[str]],
     active: Sequence[Hold],
+    overlap: Mapping[int, set[int]],
 ) -> list[HeldGroup]:
     """Group an erasure's subjects by what holds keep of theirs in `store`.
 
-    A subject on hold keeps everything; a collection on hold keeps its tenant's rows (all rows,
+    A subject on hold (named by one of the request's identities, or sharing records with the held
+    subject: `overlap`) keeps everything; a collection on hold keeps its tenant's rows (all rows,
     when the collection has no tenant field). Held collections become `retain`, with the hold as
     the legal basis, so the erasure counts them as retained and changes the rest.
     """
@@ -279,10 +321,11 @@ def split_by_holds(
     for subject in subjects:
         held: dict[str, list[Hold]] = {}
         for hold in active:
+            named = hold.identity_ref in refs[subject.request_id]
             if (
                 hold.identity_ref
                 and hold.tenant == subject.tenant
-                and hold.identity_ref in refs[subject.request_id]
+                and (named or hold.id in overlap.get(subject.request_id, ()))
             ):
                 for name in store_map.collections:
                     held.setdefault(name, []).append(hold)

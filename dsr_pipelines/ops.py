@@ -11,7 +11,8 @@ from connectors import StoreError
 
 from . import links, processing, scan
 from .export import ExportFile, write_manifest
-from .holds import Holds, split_by_holds
+from .holds import Holds, held_findings, overlapping, split_by_holds
+from .lookup import find_subjects
 from .processing import StoreSummary
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
@@ -127,6 +128,18 @@ def decide_requests(
         yield dg.DynamicOutput(StoreTask(summary.store, keep, actor), mapping_key=summary.store)
 
 
+def _held_overlap(stores: StoresResource, store: str, subjects, holds: Holds, active) -> dict[int, set[int]]:
+    """Which erasure subjects share records with a held subject of their tenant (two lookups; only
+    when such holds exist)."""
+    tenants = {s.tenant for s in subjects}
+    held = holds.subjects([h for h in active if h.identity_kind and h.tenant in tenants])
+    if not held:
+        return {}
+    store_map = stores.datamap.stores[store]
+    theirs = held_findings(stores.datamap, stores.connector, store, held)
+    return overlapping(store_map, find_subjects(store_map, stores.connector(store), subjects), theirs)
+
+
 @dg.op(retry_policy=STORE_RETRY)
 def apply_store(
     context: dg.OpExecutionContext, task: StoreTask, requests: RequestStoreResource, stores: StoresResource
@@ -141,7 +154,9 @@ def apply_store(
         for type_, subjects in _by_type(requests, task.request_ids).items():
             if type_ == "erasure":
                 refs = {r.id: r.subject_refs for r in rs.get_many([s.request_id for s in subjects])}
-                for group in split_by_holds(task.store, store_map, subjects, refs, holds.active()):
+                active = holds.active()
+                overlap = _held_overlap(stores, task.store, subjects, holds, active)
+                for group in split_by_holds(task.store, store_map, subjects, refs, active, overlap):
                     outcomes.append(
                         processing.erase(task.store, group.store_map, connector, group.subjects, rs.keys)
                     )

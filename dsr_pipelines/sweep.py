@@ -22,10 +22,10 @@ import sqlalchemy as sa
 
 from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
-from . import lifecycle, links, lookup
+from . import lifecycle, lookup
 from .datamap import Datamap
 from .errors import ConfigError
-from .holds import Hold, Holds
+from .holds import Hold, Holds, held_findings
 from .ledger import metadata
 from .request_store import RequestStore
 from .retention import RetentionRules, Rule, Target, problems, targets
@@ -231,17 +231,15 @@ class Sweeper:
 
     def _held_records(self, store: str, active: Sequence[Hold]) -> dict[str, list[tuple[int, pa.Table]]]:
         """Per collection of `store`, the keys of records held subjects own: (hold id, keys)."""
-        subjects = self.holds.subjects([h for h in active if h.identity_kind])
-        store_map = self.datamap.stores.get(store)
-        if not subjects or store_map is None:
-            return {}
-        found = links.resolve(self.datamap, self.connector, subjects)
-        subjects = [links.with_links(s, found[s.request_id]) for s in subjects]
-        findings = lookup.find_subjects(store_map, self.connector(store), subjects)
+        held = self.holds.subjects([h for h in active if h.identity_kind])
+        findings = held_findings(self.datamap, self.connector, store, held)
         out: dict[str, list[tuple[int, pa.Table]]] = {}
+        if findings is None:
+            return out
+        store_map = self.datamap.stores[store]
         for collection, table in findings.tables.items():
             if self.kinds[store] == "s3":
-                columns = [SOURCE]
+                columns = [SOURCE]  # objects expire whole: a held record keeps its object
             else:
                 columns = lookup.row_key(store_map.collections[collection], table)
             for request in set(table[lookup.REQUEST].to_pylist()):

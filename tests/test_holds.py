@@ -155,3 +155,15 @@ def test_a_hold_ends_by_itself_at_its_until_date(sqlite_project):
     rs.clock = lambda: datetime(2030, 1, 2)
     assert holds.active() == []
     rs.close()
+
+
+def test_a_hold_on_one_identity_meets_an_erasure_asked_by_another(project):
+    person = project.people[4]
+    hold_id = hold(project, "--tenant", person.tenant, "--identity", f"phone={person.phone}", "--reason", "r")
+    before = rows_of(project, person)
+    request_id = project.submit(person)  # by email only
+    project.cli("run", str(request_id), expect=None)
+    status = json.loads(project.cli("status", str(request_id), "--json").stdout)
+    assert status["state"] == "partially_completed"
+    assert status["holds"] == [f"legal hold {hold_id}"]
+    assert rows_of(project, person) == before
