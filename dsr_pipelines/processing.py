@@ -120,10 +120,7 @@ def export(
     ids = [s.request_id for s in subjects]
     findings = find_subjects(store, connector, subjects)
     findings.tables.update(
-        {
-            c: restriction.marked(kind, store.collections[c], connector, c, rows)
-            for c, rows in findings.tables.items()
-        }
+        {c: restriction.marked(kind, store, connector, c, rows) for c, rows in findings.tables.items()}
     )
     results = _found_results(store_name, findings.tables, ids)
     files: dict[int, list[ExportFile]] = {r: [] for r in ids}

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from connectors import SOURCE, Connector
 from connectors.matching import matches
 
-from .datamap import CollectionSpec, StoreMap
+from .datamap import CollectionSpec, Reference, StoreMap
 from .ledger import metadata
 from .lookup import REQUEST, distinct, find_subjects
 from .request_store import CollectionResult, RequestStore, SkippedItem, Subject, identities_t, requests_t
@@ -46,20 +46,55 @@ restrictions_t = sa.Table(
 NO_MARKER = "processing here cannot be restricted: give the collection a restriction: in the datamap"
 
 
-def covering(store: StoreMap, collection: str) -> str | None:
-    """The collection whose marker restricts this one's records: itself, or one it follows a reference to."""
-    seen: set[str] = set()
+def _path(store: StoreMap, collection: str) -> list[tuple[str, Reference]] | None:
+    """The followed references from `collection` up to the nearest collection with a marker
+    (empty when it has one itself; None when there is none)."""
+    paths: dict[str, list[tuple[str, Reference]]] = {collection: []}
     todo = [collection]
     while todo:
         name = todo.pop(0)
-        if name in seen or name not in store.collections:
+        spec = store.collections.get(name)
+        if spec is None:
             continue
-        seen.add(name)
-        spec = store.collections[name]
         if spec.restriction is not None:
-            return name
-        todo += [r.to for r in spec.local_references() if r.follow]
+            return paths[name]
+        for ref in spec.local_references():
+            if ref.follow and ref.to not in paths:
+                paths[ref.to] = [*paths[name], (name, ref)]
+                todo.append(ref.to)
     return None
+
+
+def covering(store: StoreMap, collection: str) -> str | None:
+    """The collection whose marker restricts this one's records: itself, or one it follows a reference to."""
+    path = _path(store, collection)
+    if path is None:
+        return None
+    return path[-1][1].to if path else collection
+
+
+def inherited(store: StoreMap, connector: Connector, collection: str) -> pa.Table | None:
+    """Values of `collection`'s reference fields that make its records restricted through the
+    collection it references (an order whose customer is flagged); None when it has its own marker
+    or none at all. Walks down from the marked collection's restricted records, one reference at a time.
+    """
+    path = _path(store, collection)
+    if not path:
+        return None
+    top = path[-1][1].to
+    keys = connector.restricted(top, store.collections[top].restriction.marker)
+    for child, ref in reversed(path):
+        if keys.num_rows == 0:
+            return pa.table({f: pa.array([], pa.string()) for f in ref.fields})
+        batches = [b for b in connector.find(ref.to, [keys]) if isinstance(b, pa.RecordBatch)]
+        parents = pa.Table.from_batches(batches) if batches else None
+        if parents is None:
+            return pa.table({f: pa.array([], pa.string()) for f in ref.fields})
+        values = parents.select(ref.to_fields).rename_columns(ref.fields)
+        keys = distinct(values, ref.fields)
+        if child == collection:
+            return keys
+    return keys
 
 
 def key_columns(kind: str, spec: CollectionSpec) -> list[str]:
@@ -200,31 +235,31 @@ class Restrictions:
 RESTRICTED = "_restricted"  # in a subject's own access export: is this record's processing restricted?
 
 
-def marked(
-    kind: str, spec: CollectionSpec, connector: Connector, collection: str, rows: pa.Table
-) -> pa.Table:
-    """`rows` with a `_restricted` column, for a collection that marks restriction."""
-    if spec.restriction is None or not rows.num_rows:
+def marked(kind: str, store: StoreMap, connector: Connector, collection: str, rows: pa.Table) -> pa.Table:
+    """`rows` with a `_restricted` column, for a collection restricted by its own marker or through
+    the collection it references; unchanged for one that cannot be restricted."""
+    spec = store.collections.get(collection)
+    if spec is None or not rows.num_rows:
         return rows
-    columns = key_columns(kind, spec)
-    restricted = connector.restricted(
-        collection, spec.restriction.marker, distinct(rows.select(columns), columns)
-    )
-    return rows.append_column(
-        RESTRICTED, matches(rows, restricted) if restricted.num_rows else pa.array([False] * rows.num_rows)
-    )
+    if spec.restriction is not None:
+        columns = key_columns(kind, spec)
+        if not set(columns) <= set(rows.column_names):
+            return rows  # rows without the key (a sample never read by key) cannot be told apart
+        keys = distinct(rows.select(columns), columns)
+        restricted = connector.restricted(collection, spec.restriction.marker, keys)
+    else:
+        restricted = inherited(store, connector, collection)
+        if restricted is None:
+            return rows
+    hit = matches(rows, restricted) if restricted.num_rows else pa.array([False] * rows.num_rows)
+    return rows.append_column(RESTRICTED, hit)
 
 
 def sample_filter(kind: str, store: StoreMap | None, connector: Connector):
     """For discovery: a collection's sampled rows without the restricted ones (when they can be told)."""
 
     def unrestricted(collection: str, rows: pa.Table) -> pa.Table:
-        spec = store.collections.get(collection) if store else None
-        if spec is None or spec.restriction is None:
-            return rows
-        if not set(key_columns(kind, spec)) <= set(rows.column_names):
-            return rows  # a sample without the key (a collection never read by key) cannot be told apart
-        flagged = marked(kind, spec, connector, collection, rows)
+        flagged = marked(kind, store, connector, collection, rows) if store else rows
         return rows.filter(pc.invert(flagged[RESTRICTED])) if RESTRICTED in flagged.column_names else rows
 
     return unrestricted

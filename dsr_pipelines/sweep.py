@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
-from . import lifecycle, lookup
+from . import lifecycle, lookup, restriction
 from .datamap import Datamap
 from .errors import ConfigError
 from .holds import Hold, Holds, held_findings
@@ -181,13 +181,12 @@ class Sweeper:
         for hold_id, table in held_rows.get(target.collection, []):
             keep.append(table)
             held_by.append(hold_id)
-        restriction = spec.restriction if spec is not None else None
-        restricted = restriction and (restriction.flag or restriction.tag)
-        if restriction is not None and restriction.side_table:
-            try:
-                keep.append(self.connector(rule.store).restricted(target.collection, restriction.side_table))
-            except StoreError as exc:
-                return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), (), str(exc))
+        own = spec.restriction if spec is not None else None
+        restricted = own and (own.flag or own.tag)
+        try:
+            keep += self._restricted_keys(target)
+        except StoreError as exc:
+            return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), (), str(exc))
         expiry = Expiry(
             target.collection,
             rule.age.age(),
@@ -206,6 +205,19 @@ class Sweeper:
         return TargetResult(
             rule.name, target.label, rule.action, count, tuple(sorted(set(held_by))) if count.kept else ()
         )
+
+    def _restricted_keys(self, target: Target) -> list[pa.Table]:
+        """Keys a sweep keeps for restriction beyond a flag or tag the store checks itself: a lake's
+        side table, or records restricted through the collection they reference."""
+        spec = self._spec(target)
+        if spec is None:
+            return []
+        connector = self.connector(target.rule.store)
+        if spec.restriction is not None:
+            side = spec.restriction.side_table
+            return [connector.restricted(target.collection, side)] if side else []
+        through = restriction.inherited(self.datamap.stores[target.rule.store], connector, target.collection)
+        return [through] if through is not None else []
 
     def _whole_hold(self, target: Target, as_of: datetime, hold: Hold) -> TargetResult:
         """A collection held whole: nothing changes; the dry run says how much waits for the hold."""

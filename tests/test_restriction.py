@@ -8,6 +8,7 @@ there before and marks another active restriction still needs.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -148,6 +149,8 @@ def test_restricted_records_are_kept_by_sweeps_and_marked_in_the_subjects_own_ex
     stores.project.cli("export", str(access["id"]), "--out", str(package))
     customers = json.loads((package / "shop" / "customers.json").read_text())
     assert [c["_restricted"] for c in customers] == [True]
+    orders = json.loads((package / "shop" / "orders.json").read_text())
+    assert orders and all(o["_restricted"] for o in orders)  # restricted through their customer
     lake = json.loads((package / "lake" / "events.json").read_text())
     assert lake and all(e["_restricted"] for e in lake)
     profiles = json.loads((package / "files" / "profiles.json").read_text())
@@ -202,3 +205,49 @@ def test_discovery_samples_leave_restricted_records_out(sqlite_project):
     report = discover_table(scan.analyzer(config), connector, info, 1000, unrestricted=unrestricted)
     assert report.rows == len(project.people) - len(people)
     connector.close()
+
+
+def test_a_sweep_keeps_records_restricted_through_the_collection_they_reference(project):
+    """Visits of a restricted customer stay past their period; everyone else's go."""
+    engine = project.engine()
+    visits = sa.Table(
+        "visits",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("customer_id", sa.Integer, sa.ForeignKey(shop.customers.c.id), nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+    )
+    visits.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(visits),
+            [
+                {"id": i, "customer_id": p.customer_id, "at": datetime(2024, 1, 1)}
+                for i, p in enumerate(project.people)
+            ],
+        )
+    datamap = yaml.safe_load((project.root / "datamap.yaml").read_text())
+    datamap["stores"]["shop"]["collections"]["visits"] = {
+        "primary_key": ["id"],
+        "references": [{"fields": ["customer_id"], "to": "customers", "to_fields": ["id"]}],
+    }
+    (project.root / "datamap.yaml").write_text(yaml.safe_dump(datamap))
+    rule = {
+        "name": "visits",
+        "store": "shop",
+        "collection": "visits",
+        "age": {"field": "at"},
+        "period": "P30D",
+        "legal_basis": "test",
+        "owner": "test",
+        "batch": 5,
+    }
+    (project.root / "retention_rules.yaml").write_text(yaml.safe_dump({"rules": [rule]}))
+    restricted = project.people[5]
+    project.cli("run", str(project.submit(restricted, "restriction")))
+
+    (result,) = json.loads(project.cli("sweep", "--as-of", "2025-01-01", "--json").stdout)["results"]
+    assert (result["kept"], result["changed"]) == (1, len(project.people) - 1)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(visits.c.customer_id)).scalars().all() == [restricted.customer_id]
+    engine.dispose()
