@@ -72,7 +72,7 @@ class Hold:
     created_by: str
     released_at: datetime | None = None
     released_by: str | None = None
-    _ciphertext: bytes | None = field(default=None, repr=False, compare=False)
+    sealed_identity: bytes | None = field(default=None, repr=False, compare=False)  # encrypted value
 
     @property
     def name(self) -> str:
@@ -213,8 +213,8 @@ class Holds:
         """The held subjects, for finding their records; numbered -hold id so they never meet a request."""
         out = []
         for hold in holds:
-            if hold.identity_kind and hold._ciphertext is not None:
-                value = self.rs.keys.decrypt(hold._ciphertext, f"hold:{hold.id}").decode()
+            if hold.identity_kind and hold.sealed_identity is not None:
+                value = self.rs.keys.decrypt(hold.sealed_identity, f"hold:{hold.id}").decode()
                 out.append(Subject(-hold.id, hold.tenant, (Identity(hold.identity_kind, value),)))
         return out
 
