@@ -14,6 +14,7 @@ import dagster as dg
 from connectors import StoreError
 
 from . import lifecycle, links, processing, retention
+from .backups import Inventory, ScanResult
 from .config import Config
 from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
 from .errors import DsrError, IdentityError, RequestStateError
@@ -223,7 +224,7 @@ def sweep(
     stores = OpenStores(config, datamap)
     rs = requests or open_requests(config)
     try:
-        sweeper = Sweeper(datamap, rules, rs, stores, store_kinds(config))
+        sweeper = Sweeper(config, datamap, rules, rs, stores)
         return sweeper.run(as_of or rs.clock(), actor, rule=rule, dry_run=dry_run, run_key=run_key)
     finally:
         stores.close()
@@ -266,3 +267,21 @@ def add_hold(
         return Holds(rs).add(
             tenant, reason, actor, identity=ident, store=store, collection=collection, until=until
         )
+
+
+def scan_backups(config: Config, actor: str, as_of: datetime | None = None) -> list[ScanResult]:
+    """List every declared backup location; confirm what is gone and age out what waited for it."""
+    rules = retention.load_rules(config.rules_path)
+    found = [p for p in retention.problems(rules, store_kinds(config), load_datamap(config.datamap_path))]
+    if found:
+        raise DsrError("retention rules: " + "; ".join(found))
+    if not rules.backups:
+        raise DsrError(
+            f"no backups declared in {config.rules_path.name} (backups: store, location, rotation)"
+        )
+    stores = OpenStores(config)
+    try:
+        with closing(open_requests(config)) as rs:
+            return Inventory(rs).scan(rules.backups, config, stores, actor, as_of)
+    finally:
+        stores.close()

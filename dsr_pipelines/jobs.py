@@ -8,6 +8,7 @@ from .ops import (
     discover_stores,
     finish_requests,
     inspect_store,
+    scan_backups,
     start_requests,
     sweep_retention,
 )
@@ -42,3 +43,11 @@ def discovery_job():
 )
 def retention_sweep_job():
     sweep_retention()
+
+
+@dg.job(
+    description="Scan the backup locations of retention_rules.yaml: record backups, confirm gone ones by "
+    "listing, move erasures and sweeps whose backups are all gone to backups_aged_out; fail on overdue."
+)
+def backup_scan_job():
+    scan_backups()

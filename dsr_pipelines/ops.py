@@ -10,6 +10,7 @@ from pydantic import Field
 from connectors import StoreError
 
 from . import links, processing, scan
+from .backups import AGED_OUT, AWAITING, Inventory, after_change
 from .export import ExportFile, write_manifest
 from .holds import Holds, held_findings, overlapping, split_by_holds
 from .lookup import find_subjects
@@ -249,6 +250,9 @@ def finish_requests(
             ]
             write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock(), skipped)
         rs.finish(record.id, state, "dagster", note, probe)
+        if record.type == "erasure" and state in ("completed", "partially_completed"):
+            changed = sorted({r.store for r in rs.results(record.id) if r.deleted or r.masked or r.versions})
+            after_change(rs, cfg, stores.connector, f"request:{record.id}", changed, "dagster", record.id)
         outcome[state] = outcome.get(state, 0) + 1
     context.log.info(f"finished: {outcome}")
     return outcome
@@ -298,10 +302,9 @@ def sweep_retention(
 ) -> dict[str, int]:
     """Apply the retention rules; counts per rule go to the log, the op's metadata and the ledger."""
     rs = requests.store
-    kinds = {s.name: s.kind for s in stores.config.settings.stores}
     rules = load_rules(stores.config.rules_path)
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else rs.clock()
-    sweeper = Sweeper(stores.datamap, rules, rs, stores.connector, kinds)
+    sweeper = Sweeper(stores.config, stores.datamap, rules, rs, stores.connector)
     report = sweeper.run(
         as_of, config.actor, rule=config.rule, dry_run=config.dry_run, run_key=config.run_key
     )
@@ -319,3 +322,31 @@ def sweep_retention(
     if report.state != "completed":
         raise dg.Failure(f"sweep {report.sweep_id}: some rules failed; the next sweep finishes them")
     return changed
+
+
+@dg.op
+def scan_backups(
+    context: dg.OpExecutionContext, requests: RequestStoreResource, stores: StoresResource
+) -> dict[str, int]:
+    """List every backup location, confirm gone backups, age out what waited for them.
+
+    Fails when a backup outlived its rotation or a location could not be listed: a promise is
+    being broken, or cannot be checked.
+    """
+    declared = load_rules(stores.config.rules_path).backups
+    inventory = Inventory(requests.store)
+    results = inventory.scan(declared, stores.config, stores.connector, "schedule:daily_backup_scan")
+    for r in results:
+        context.log.info(
+            f"backups of {r.store}: {r.state}, present={r.present} gone={r.gone} overdue={len(r.overdue)}"
+        )
+    waiting = inventory.waiting()
+    counts = {
+        "aged_out": sum(1 for w in waiting if w["state"] == AGED_OUT),
+        "awaiting": sum(1 for w in waiting if w["state"] == AWAITING),
+    }
+    context.add_output_metadata(counts)
+    broken = [f"{r.store}: {r.state}" for r in results if r.state != "ok"]
+    if broken:
+        raise dg.Failure(f"backups not as promised: {'; '.join(broken)} (dsr backups status)")
+    return counts

@@ -90,12 +90,44 @@ class Rule(_Spec):
         return self.duration.subtract_from(as_of)
 
 
+class BackupLocation(_Spec):
+    """Where a store's backups are: a directory of dump files, or a prefix in a configured s3 store."""
+
+    directory: str | None = None
+    s3_store: str | None = None
+    prefix: str = ""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BackupLocation:
+        if (self.directory is None) == (self.s3_store is None):
+            raise ValueError("give exactly one of directory or s3_store")
+        return self
+
+
+class BackupTime(_Spec):
+    """When a backup was taken: its file or object time, or a date in its name (`%Y-%m-%d`)."""
+
+    modified: bool = False
+    name_date: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BackupTime:
+        if self.modified == (self.name_date is not None):
+            raise ValueError("give exactly one of modified: true or name_date")
+        return self
+
+
 class Backup(_Spec):
-    """Declared now so the file validates; scanning backups arrives with issue 7."""
+    """A store's backups: where they are, how their time is read, and how long rotation keeps them."""
 
     store: str
-    location: str
+    location: BackupLocation
+    time: BackupTime = BackupTime(modified=True)
     rotation: str
+
+    @property
+    def rotation_period(self) -> Duration:
+        return parse_duration(self.rotation, f"backups of {self.store}: rotation")
 
 
 class RetentionRules(_Spec):
@@ -150,6 +182,13 @@ def parse_rules(raw: dict, source: str = "retention_rules.yaml") -> RetentionRul
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{source}: rule names must be unique: {', '.join(dupes)}")
+    for backup in rules.backups:
+        backup.rotation_period  # noqa: B018 - a bad rotation is reported here, by store
+        if backup.time.name_date:
+            try:
+                key_date_reader(backup.time.name_date)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: backups of {backup.store}: {exc}") from None
     for rule in rules.rules:
         rule.duration  # noqa: B018 - a bad period is reported here, by rule name
         if rule.age.key_date:
@@ -243,6 +282,13 @@ def problems(rules: RetentionRules, store_kinds: dict[str, str], datamap: Datama
                 out.append(f"{where}: lifecycle needs an s3 store, age modified: true and action delete")
             elif rule.duration.exact_days is None:
                 out.append(f"{where}: lifecycle expirations count days; {rule.period} has months or years")
+    for backup in rules.backups:
+        where = f"backups of {backup.store}"
+        if backup.store not in store_kinds:
+            out.append(f"{where}: unknown store {backup.store!r}")
+        s3 = backup.location.s3_store
+        if s3 is not None and store_kinds.get(s3) != "s3":
+            out.append(f"{where}: s3_store must name an s3 store (got {s3!r})")
     out += _conflicts(rules, datamap)
     return out
 

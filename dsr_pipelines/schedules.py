@@ -4,7 +4,7 @@ from datetime import UTC
 
 import dagster as dg
 
-from .jobs import discovery_job, retention_sweep_job
+from .jobs import backup_scan_job, discovery_job, retention_sweep_job
 
 weekly_discovery = dg.ScheduleDefinition(
     name="weekly_discovery",
@@ -31,3 +31,13 @@ def daily_retention_sweep(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     return dg.RunRequest(
         run_key=key, run_config={"ops": {"sweep_retention": {"config": config}}}, tags={"dsr/kind": "sweep"}
     )
+
+
+daily_backup_scan = dg.ScheduleDefinition(
+    name="daily_backup_scan",
+    job=backup_scan_job,
+    cron_schedule="15 3 * * *",  # after the night's backups and the sweep
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Daily scan of backup locations; fails when a backup outlived its rotation.",
+)

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
 from . import lifecycle, lookup, restriction
+from .backups import after_change
+from .config import Config
 from .datamap import Datamap
 from .errors import ConfigError
 from .holds import Hold, Holds, held_findings
@@ -90,17 +92,23 @@ class Sweeper:
 
     def __init__(
         self,
+        config: Config,
         datamap: Datamap,
         rules: RetentionRules,
         requests: RequestStore,
         connector: Callable[[str], Connector],
-        store_kinds: dict[str, str],
     ):
-        found = problems(rules, store_kinds, datamap)
+        self.kinds = {s.name: s.kind for s in config.settings.stores}
+        found = problems(rules, self.kinds, datamap)
         if found:
             raise ConfigError("retention rules: " + "; ".join(found))
-        self.datamap, self.rules, self.rs, self.connector = datamap, rules, requests, connector
-        self.kinds = store_kinds
+        self.config, self.datamap, self.rules, self.rs, self.connector = (
+            config,
+            datamap,
+            rules,
+            requests,
+            connector,
+        )
         self.holds = Holds(requests)
         metadata.create_all(requests.engine, tables=[sweeps_t, sweep_results_t])
 
@@ -362,6 +370,9 @@ class Sweeper:
                 )
 
     def _finish(self, report: SweepReport, actor: str) -> None:
+        changed = sorted({r.target.split(".", 1)[0] for r in report.results if r.count.changed})
+        if changed and not report.dry_run:  # the backups taken before now still hold what went
+            after_change(self.rs, self.config, self.connector, f"sweep:{report.sweep_id}", changed, actor)
         now = self.rs.clock()
         with self.rs.engine.begin() as conn:
             conn.execute(

@@ -29,6 +29,7 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
+        "backup_scan_job",
         "discovery_job",
         "dsr_job",
         "retention_sweep_job",
@@ -41,6 +42,7 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     assert schedules == {
         "weekly_discovery": ("discovery_job", "0 3 * * 1"),
         "daily_retention_sweep": ("retention_sweep_job", "30 2 * * *"),
+        "daily_backup_scan": ("backup_scan_job", "15 3 * * *"),
     }
     # An operator turns them on.
     assert {s.default_status for s in repo.schedule_defs} == {dg.DefaultScheduleStatus.STOPPED}

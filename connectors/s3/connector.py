@@ -435,6 +435,13 @@ class S3Connector:
             {SOURCE: pa.array([k for k, f in zip(objects, flags, strict=True) if f], pa.string())}
         )
 
+    def listing(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under a prefix of the store's root, with size and time (a backup location)."""
+        try:
+            return list(self.bucket.objects(self.root + prefix))
+        except BucketGone:
+            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def key_prefix(self, collection: str | None = None, prefix: str | None = None) -> str:

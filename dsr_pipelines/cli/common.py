@@ -7,6 +7,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -54,3 +55,13 @@ def user_errors():
 
 def print_json(data) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def parse_date(text: str | None, option: str) -> datetime | None:
+    """An ISO date or time given on the command line (`--as-of`, `--until`)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise DsrError(f"{option}: {text!r} is not a date such as 2026-01-31") from None

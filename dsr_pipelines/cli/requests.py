@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import api
+from ..backups import Inventory
 from ..durations import parse_duration
 from ..holds import Holds
 from ..request_store import COUNTS, REQUEST_TYPES
@@ -188,6 +189,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         skipped = rs.skipped(request_id)
         history = rs.transitions(request_id)
         restriction = Restrictions(rs).state(request_id)
+        backups = Inventory(rs).state_of(f"request:{request_id}")
         deferring = [h.name for h in Holds(rs).deferring(request_id)]
     data = {
         "id": record.id,
@@ -205,6 +207,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         "skipped": [vars(s) for s in skipped],
         "restriction": restriction,
         "holds": deferring,
+        "backups": backups,
         "history": [
             {
                 "at": h["at"].isoformat(),
@@ -239,6 +242,11 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         )
     if deferring:
         out.print(f"deferred by {', '.join(deferring)} (runs again when released)")
+    if backups:
+        left = sum(1 for b in backups["backups"] if b["gone_at"] is None)
+        out.print(
+            f"backups: {backups['state']} ({left} of {len(backups['backups'])} still hold the erased data)"
+        )
     if skipped:
         out.print("skipped (run again once they are readable):")
         for s in skipped:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import datetime
 
 import typer
 from rich.table import Table
 
 from .. import api
-from ..errors import DsrError
 from ..holds import Holds
 from ..sweep import SweepReport, history
-from .common import EXIT_PROBLEM, err, out, print_json, state, user_errors
+from .common import EXIT_PROBLEM, err, out, parse_date, print_json, state, user_errors
 
 sweep_app = typer.Typer(
     no_args_is_help=False,
@@ -20,15 +18,6 @@ sweep_app = typer.Typer(
     invoke_without_command=True,
 )
 hold_app = typer.Typer(no_args_is_help=True, help="Legal holds: data kept whatever a rule or request says.")
-
-
-def _date(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise DsrError(f"{option}: {text!r} is not a date such as 2026-01-31") from None
 
 
 @sweep_app.callback()
@@ -43,7 +32,7 @@ def sweep(
     if ctx.invoked_subcommand is not None:
         return
     with user_errors():
-        report = api.sweep(state.config(), state.actor, _date(as_of, "--as-of"), rule, dry_run)
+        report = api.sweep(state.config(), state.actor, parse_date(as_of, "--as-of"), rule, dry_run)
     _show(report, json_out)
     if report.state != "completed":
         raise typer.Exit(EXIT_PROBLEM)
@@ -187,7 +176,14 @@ def hold_add(
     """Place a legal hold; prints its id."""
     with user_errors():
         hold_id = api.add_hold(
-            state.config(), tenant, reason, state.actor, identity, store, collection, _date(until, "--until")
+            state.config(),
+            tenant,
+            reason,
+            state.actor,
+            identity,
+            store,
+            collection,
+            parse_date(until, "--until"),
         )
     typer.echo(hold_id)
 
