@@ -264,6 +264,13 @@ class SqlConnector:
         n_hashed = self._mask_hashed(conn, table, condition, hashed, mask.hash_key) if hashed else 0
         return max(n_fixed, n_hashed)
 
+    def column_values(self, collection: str, columns: Sequence[str]) -> pa.Table:
+        """Every row's values of `columns` (a restored table's keys, to compare with tombstones)."""
+        table = self.table(collection)
+        with self._errors(f"read {collection}"), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*(table.c[c] for c in columns))).fetchall()
+        return pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+
     # -- restriction ------------------------------------------------------------------------
 
     def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:

@@ -27,6 +27,7 @@ from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 from .stores import OpenStores, open_connector
 from .sweep import Sweeper, SweepReport
+from .tombstones import Tombstones
 
 
 def open_requests(config: Config) -> RequestStore:
@@ -285,3 +286,18 @@ def scan_backups(config: Config, actor: str, as_of: datetime | None = None) -> l
             return Inventory(rs).scan(rules.backups, config, stores, actor, as_of)
     finally:
         stores.close()
+
+
+def replay_erasures(config: Config, store: str, actor: str) -> dict[str, int]:
+    """Apply again, to a store restored from a backup, every erasure whose tombstones match its rows."""
+    if config.store(store).kind != "sql":
+        raise DsrError(f"store {store}: replay reads primary keys, which only sql stores have here")
+    datamap = load_datamap(config.datamap_path)
+    if store not in datamap.stores:
+        raise DsrError(f"store {store} is not in the datamap")
+    connector = open_connector(config, store, datamap)
+    try:
+        with closing(open_requests(config)) as rs:
+            return Tombstones(rs).replay(store, datamap.stores[store], connector, actor)
+    finally:
+        connector.close()

@@ -45,6 +45,10 @@ class Keys:
     def mask_key(self) -> bytes:
         return _derive(self.master, "dsr masking hash")
 
+    @property
+    def tombstone_key(self) -> bytes:
+        return _derive(self.master, "dsr erasure tombstones")
+
     def subject_ref(self, identity: Identity) -> str:
         """HMAC-SHA256 of `kind:value`: the only form of a subject outside the request store."""
         msg = f"{identity.kind}:{identity.value}".encode()

@@ -20,6 +20,7 @@ from .resources import RequestStoreResource, StoresResource
 from .restriction import Restrictions
 from .retention import load_rules
 from .sweep import Sweeper
+from .tombstones import Tombstones
 
 STORE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -179,6 +180,8 @@ def apply_store(
             rs.record_store(request_id, task.store, "failed", [], task.actor, str(exc))
         context.log.error(f"{task.store}: failed for {len(task.request_ids)} requests")
         return StoreSummary(task.store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
+    # Keyed hashes of what was erased, before the outcome is recorded: a restore can then be replayed.
+    Tombstones(rs).record(task.store, [t for o in outcomes for t in o.tombstones])
     summary = processing.merge(task.store, task.request_ids, [o.summary for o in outcomes])
     skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
     for request_id in task.request_ids:

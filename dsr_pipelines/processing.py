@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from connectors import Connector
 
-from . import erasure, restriction
+from . import erasure, restriction, tombstones
 from .config import GuardConfig
 from .datamap import StoreMap
 from .export import ExportFile, stage_collection
@@ -31,6 +31,7 @@ from .lookup import (
 )
 from .request_store import COUNTS, CollectionResult, SkippedItem, Subject
 from .restriction import Restrictions
+from .tombstones import Tombstone
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class StoreSummary:
 class Outcome:
     summary: StoreSummary
     skipped: dict[int, list[SkippedItem]] = field(default_factory=dict)
+    tombstones: list[Tombstone] = field(default_factory=list)  # keyed hashes of what an erasure changed
 
 
 def _found_results(store_name: str, found, request_ids) -> dict[int, list[CollectionResult]]:
@@ -164,13 +166,30 @@ def erase(
             item = SkippedItem(store_name, problem.collection, problem.item, problem.reason)
             merge_skipped(skipped, {r: [item] for r in requests_holding(rows, problem.hits)})
     results = erasure.results(store_name, plans, ids)
+    dead = _tombstones(store, plans, keys.tombstone_key)
     probe = find_subjects(store, connector, subjects)
     merge_skipped(skipped, probe.skipped)
     left = erasure.residual(erasure.plan(store, connector, probe.tables))
     summary = StoreSummary(
         store_name, tuple(ids), _with_counts(store_name, results, skipped, residual=left, versions=versions)
     )
-    return Outcome(summary, skipped)
+    return Outcome(summary, skipped, dead)
+
+
+def _tombstones(store: StoreMap, plans, key: bytes) -> list[Tombstone]:
+    """For rows with a primary key: what a restore would bring back, to be erased again."""
+    out: list[Tombstone] = []
+    for plan in plans:
+        columns = list(store.collections[plan.collection].primary_key)
+        if not columns:
+            continue
+        for action, rows in (("delete", plan.delete), ("mask", plan.mask)):
+            if rows is None:
+                continue
+            for request_id in set(rows[REQUEST].to_pylist()):
+                mine = rows.filter(pc.equal(rows[REQUEST], request_id))
+                out += tombstones.for_rows(key, request_id, plan.collection, action, mine, columns)
+    return out
 
 
 def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSummary]) -> StoreSummary:

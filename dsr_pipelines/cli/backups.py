@@ -77,3 +77,20 @@ def status(json_out: bool = typer.Option(False, "--json")) -> None:
         out.print(f"{store}: last scan {scan['at']:%Y-%m-%d %H:%M} {verdict}", markup=False)
     for w in data["waiting"]:
         out.print(f"{w['holder']}: {w['state']} since {w['since']:%Y-%m-%d}")
+
+
+@app.command("replay")
+def replay(
+    store: str = typer.Option(..., "--store", help="the store restored from a backup"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Erase again, in a restored store, every row erased since the backup was taken (before it is used)."""
+    with user_errors():
+        done = api.replay_erasures(state.config(), store, state.actor)
+    if json_out:
+        print_json(done)
+        return
+    for collection, rows in sorted(done.items()):
+        out.print(f"{store}.{collection}: {rows} rows erased again")
+    if not done:
+        out.print(f"{store}: no erased row was found again")
