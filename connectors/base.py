@@ -131,6 +131,11 @@ class Age:
     modified: bool = False
     key_date: str | None = None
 
+    @property
+    def ageless(self) -> bool:
+        """None is set: every record counts as past its period (a tenant's purge)."""
+        return not (self.field or self.partition or self.modified or self.key_date)
+
 
 @dataclass(frozen=True)
 class Expiry:
@@ -151,6 +156,7 @@ class Expiry:
     batch: int = 100_000  # most records changed in one transaction (objects: one round of deletes)
     archive: Callable[[pa.Table], None] | None = field(default=None, compare=False)
     prefix: str | None = None
+    only: Sequence[pa.Table] = ()  # when given, only records matching one of these (a tenant's) expire
 
 
 @dataclass

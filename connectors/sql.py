@@ -315,17 +315,22 @@ class SqlConnector:
         nothing twice. A dry run counts; a real run counts as it goes, without a counting pass.
         """
         table = self.table(expiry.collection)
-        clock = self._age_column(table, expiry)
-        expired = clock < _moment(clock.type, expiry.cutoff)
+        clock = None if expiry.age.ageless else self._age_column(table, expiry)
+        expired = sa.true() if clock is None else clock < _moment(clock.type, expiry.cutoff)
+        if expiry.only:
+            chosen = [c for keys in expiry.only if keys.num_rows for c in self._condition(table, keys)]
+            expired = sa.and_(expired, sa.or_(*chosen) if chosen else sa.false())
         if isinstance(expiry.action, Mask):
             expired = sa.and_(expired, _unmasked(table, expiry.action))
         kept = self._kept(table, expiry)
         todo = expired if kept is None else sa.and_(expired, sa.not_(kept))
         with self._errors(f"sweep {table.name}"):
+            walk = _walk_column(table, clock, expiry)
             with self.engine.connect() as conn:
                 # min and max along an index are two probes; counting is a pass, left to the batches.
+                dated = walk if clock is None else clock
                 oldest, newest = conn.execute(
-                    sa.select(sa.func.min(clock), sa.func.max(clock)).where(todo)
+                    sa.select(sa.func.min(dated), sa.func.max(dated)).where(todo)
                 ).one()
                 n = conn.execute(sa.select(sa.func.count()).where(todo)).scalar() if dry_run else 0
                 held = (
@@ -334,9 +339,10 @@ class SqlConnector:
                     else 0
                 )
             count = ExpiryCount(expired=n + held, kept=held)
-            count.saw([_as_datetime(t) for t in (oldest, newest) if t is not None])
+            if clock is not None:
+                count.saw([_as_datetime(t) for t in (oldest, newest) if t is not None])
             if oldest is not None and not dry_run:
-                self._expire_in_batches(table, clock, todo, expiry, count)
+                self._expire_in_batches(table, walk, todo, expiry, count)
                 count.expired += count.changed
         return count
 
@@ -360,8 +366,7 @@ class SqlConnector:
             conditions.append(sa.and_(flag.is_not(None), flag != sa.false()))
         return sa.or_(*conditions) if conditions else None
 
-    def _expire_in_batches(self, table: sa.Table, clock, todo, expiry: Expiry, count: ExpiryCount) -> None:
-        walk = _walk_column(table, clock)
+    def _expire_in_batches(self, table: sa.Table, walk, todo, expiry: Expiry, count: ExpiryCount) -> None:
         size, last = expiry.batch, None
         while True:
             started = time.perf_counter()
@@ -420,12 +425,20 @@ def _update_rows(conn: sa.Connection, table: sa.Table, keys: pa.Table, values: p
     return len(params)
 
 
-def _walk_column(table: sa.Table, clock: sa.Column) -> sa.Column:
-    """The column a sweep's batches advance along: one that leads an index, so each bound is cheap."""
-    if any(list(index.columns)[:1] == [clock] for index in table.indexes):
+def _walk_column(table: sa.Table, clock: sa.Column | None, expiry: Expiry) -> sa.Column:
+    """The column a sweep's batches advance along: one that leads an index, so each bound is cheap.
+
+    It need not be unique: a batch takes every row up to its bound, ties included.
+    """
+    if clock is not None and any(list(index.columns)[:1] == [clock] for index in table.indexes):
         return clock
     pk = list(table.primary_key.columns)
-    return pk[0] if len(pk) == 1 else clock
+    if len(pk) == 1 or clock is None and pk:
+        return pk[0]
+    if clock is not None:
+        return clock
+    names = [n for keys in expiry.only for n in keys.column_names] or [c.name for c in table.columns]
+    return table.c[names[0]]
 
 
 def _moment(sql_type: sa.types.TypeEngine, cutoff: dt.datetime) -> dt.date | dt.datetime:

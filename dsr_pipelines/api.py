@@ -17,16 +17,19 @@ from . import lifecycle, links, processing, retention
 from .backups import Inventory, ScanResult
 from .config import Config
 from .datamap import Problem, draft_store_map, live_problems, load_datamap, static_problems
+from .durations import parse_duration
 from .errors import DsrError, IdentityError, RequestStateError
 from .export import write_package
 from .holds import Holds
 from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
 from .lifecycle import LifecycleState
+from .purge import Purger, PurgeReport, sweep_archives
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 from .stores import OpenStores, open_connector
 from .sweep import Sweeper, SweepReport
+from .tenants import Terminations
 from .tombstones import Tombstones
 
 
@@ -301,3 +304,39 @@ def replay_erasures(config: Config, store: str, actor: str) -> dict[str, int]:
             return Tombstones(rs).replay(store, datamap.stores[store], connector, actor)
     finally:
         connector.close()
+
+
+# -- terminations ---------------------------------------------------------------------------
+
+
+def terminate_tenant(config: Config, tenant: str, effective: datetime, grace: str | None, actor: str):
+    period = parse_duration(grace, "--grace") if grace else None
+    with closing(open_requests(config)) as rs:
+        return Terminations(rs).terminate(tenant, effective, period, actor, set(config.settings.tenants))
+
+
+def purge_tenant(config: Config, tenant: str, actor: str, dry_run: bool = False) -> PurgeReport:
+    """Purge a terminated tenant from every store (or, with `dry_run`, say what that would do)."""
+    datamap = load_datamap(config.datamap_path)
+    rules = retention.load_rules(config.rules_path)
+    stores = OpenStores(config, datamap)
+    try:
+        with closing(open_requests(config)) as rs:
+            termination = Terminations(rs).require(tenant)
+            if not dry_run and termination.due_at > rs.clock():
+                raise DsrError(
+                    f"tenant {tenant}'s purge is due on {termination.due_at:%Y-%m-%d}; "
+                    "before that only --dry-run"
+                )
+            return Purger(config, datamap, rules, rs, stores).run(termination, actor, dry_run)
+    finally:
+        stores.close()
+
+
+def expire_archives(config: Config, actor: str, as_of: datetime | None = None) -> int:
+    stores = OpenStores(config)
+    try:
+        with closing(open_requests(config)) as rs:
+            return sweep_archives(rs, stores, actor, as_of or rs.clock())
+    finally:
+        stores.close()

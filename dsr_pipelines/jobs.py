@@ -8,6 +8,7 @@ from .ops import (
     discover_stores,
     finish_requests,
     inspect_store,
+    purge_tenant,
     scan_backups,
     start_requests,
     sweep_retention,
@@ -51,3 +52,11 @@ def retention_sweep_job():
 )
 def backup_scan_job():
     scan_backups()
+
+
+@dg.job(
+    description="Purge a terminated tenant from every store, archiving what a legal obligation keeps, "
+    "and write its certificate. Run config holds the tenant's name only."
+)
+def tenant_purge_job():
+    purge_tenant()

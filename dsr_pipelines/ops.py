@@ -15,11 +15,13 @@ from .export import ExportFile, write_manifest
 from .holds import Holds, held_findings, overlapping, split_by_holds
 from .lookup import find_subjects
 from .processing import StoreSummary
+from .purge import Purger
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
 from .restriction import Restrictions
 from .retention import load_rules
 from .sweep import Sweeper
+from .tenants import Terminations
 from .tombstones import Tombstones
 
 STORE_RETRY = dg.RetryPolicy(
@@ -353,3 +355,32 @@ def scan_backups(
     if broken:
         raise dg.Failure(f"backups not as promised: {'; '.join(broken)} (dsr backups status)")
     return counts
+
+
+class PurgeRunConfig(dg.Config):
+    tenant: str = Field(description="the terminated tenant whose data is purged")
+    actor: str = Field("dagster", description="who launched the run, recorded in the audit trail")
+
+
+@dg.op
+def purge_tenant(
+    context: dg.OpExecutionContext,
+    config: PurgeRunConfig,
+    requests: RequestStoreResource,
+    stores: StoresResource,
+) -> dict[str, int]:
+    """Purge a terminated tenant from every store; fails (to be run again) when anything is left."""
+    rs = requests.store
+    termination = Terminations(rs).require(config.tenant)
+    rules = load_rules(stores.config.rules_path)
+    report = Purger(stores.config, stores.datamap, rules, rs, stores.connector).run(termination, config.actor)
+    removed: dict[str, int] = {}
+    for t in report.targets:
+        removed[t.store] = removed.get(t.store, 0) + t.records
+        context.log.info(
+            f"{t.store}.{t.collection}: {t.action} {t.records}" + (f" ({t.error})" if t.error else "")
+        )
+    context.add_output_metadata(removed)
+    if not report.complete:
+        raise dg.Failure(f"purge of {config.tenant} is not complete; run again (dsr tenant purge)")
+    return removed

@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from connectors import SOURCE, Connector
 from connectors.matching import matches
 
-from .datamap import CollectionSpec, Reference, StoreMap
+from . import through
+from .datamap import CollectionSpec, StoreMap
 from .ledger import metadata
 from .lookup import REQUEST, distinct, find_subjects
 from .request_store import CollectionResult, RequestStore, SkippedItem, Subject, identities_t, requests_t
@@ -46,55 +47,29 @@ restrictions_t = sa.Table(
 NO_MARKER = "processing here cannot be restricted: give the collection a restriction: in the datamap"
 
 
-def _path(store: StoreMap, collection: str) -> list[tuple[str, Reference]] | None:
-    """The followed references from `collection` up to the nearest collection with a marker
-    (empty when it has one itself; None when there is none)."""
-    paths: dict[str, list[tuple[str, Reference]]] = {collection: []}
-    todo = [collection]
-    while todo:
-        name = todo.pop(0)
-        spec = store.collections.get(name)
-        if spec is None:
-            continue
-        if spec.restriction is not None:
-            return paths[name]
-        for ref in spec.local_references():
-            if ref.follow and ref.to not in paths:
-                paths[ref.to] = [*paths[name], (name, ref)]
-                todo.append(ref.to)
-    return None
+def _marked(spec: CollectionSpec) -> bool:
+    return spec.restriction is not None
 
 
 def covering(store: StoreMap, collection: str) -> str | None:
     """The collection whose marker restricts this one's records: itself, or one it follows a reference to."""
-    path = _path(store, collection)
-    if path is None:
+    steps = through.path(store, collection, _marked)
+    if steps is None:
         return None
-    return path[-1][1].to if path else collection
+    return steps[-1][1].to if steps else collection
 
 
 def inherited(store: StoreMap, connector: Connector, collection: str) -> pa.Table | None:
     """Values of `collection`'s reference fields that make its records restricted through the
     collection it references (an order whose customer is flagged); None when it has its own marker
-    or none at all. Walks down from the marked collection's restricted records, one reference at a time.
-    """
-    path = _path(store, collection)
-    if not path:
+    or none at all."""
+    steps = through.path(store, collection, _marked)
+    if not steps:
         return None
-    top = path[-1][1].to
-    keys = connector.restricted(top, store.collections[top].restriction.marker)
-    for child, ref in reversed(path):
-        if keys.num_rows == 0:
-            return pa.table({f: pa.array([], pa.string()) for f in ref.fields})
-        batches = [b for b in connector.find(ref.to, [keys]) if isinstance(b, pa.RecordBatch)]
-        parents = pa.Table.from_batches(batches) if batches else None
-        if parents is None:
-            return pa.table({f: pa.array([], pa.string()) for f in ref.fields})
-        values = parents.select(ref.to_fields).rename_columns(ref.fields)
-        keys = distinct(values, ref.fields)
-        if child == collection:
-            return keys
-    return keys
+    top = steps[-1][1].to
+    return through.keys_down(
+        connector, steps, connector.restricted(top, store.collections[top].restriction.marker)
+    )
 
 
 def key_columns(kind: str, spec: CollectionSpec) -> list[str]:

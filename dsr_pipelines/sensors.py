@@ -3,8 +3,9 @@
 import dagster as dg
 
 from .holds import Holds
-from .jobs import dsr_job, run_config
+from .jobs import dsr_job, run_config, tenant_purge_job
 from .resources import RequestStoreResource
+from .tenants import Terminations
 
 MAX_BATCH = 200
 
@@ -65,3 +66,27 @@ def dsr_job_on_released_holds(context: dg.SensorEvaluationContext, requests: Req
             )
         )
     return dg.SensorResult(run_requests=runs)
+
+
+@dg.sensor(
+    job=tenant_purge_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Starts the purge of each terminated tenant once its effective date plus grace has passed.",
+)
+def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, requests: RequestStoreResource):
+    due = Terminations(requests.store).due()
+    if not due:
+        return dg.SkipReason("no termination is due")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"purge:{t.tenant}",  # once per tenant; an incomplete purge is run again by hand
+                run_config={
+                    "ops": {"purge_tenant": {"config": {"tenant": t.tenant, "actor": "sensor:purge"}}}
+                },
+                tags={"dsr/kind": "purge"},
+            )
+            for t in due
+        ]
+    )

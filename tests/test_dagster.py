@@ -33,10 +33,12 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
         "discovery_job",
         "dsr_job",
         "retention_sweep_job",
+        "tenant_purge_job",
     ]
     assert sorted(s.name for s in repo.sensor_defs) == [
         "dsr_job_on_released_holds",
         "dsr_job_on_verified_requests",
+        "tenant_purge_on_due_terminations",
     ]
     schedules = {s.name: (s.job_name, s.cron_schedule) for s in repo.schedule_defs}
     assert schedules == {

@@ -36,7 +36,7 @@ from ..base import (
     StoreUnavailable,
 )
 from ..matching import by_collection, for_source, matches, none_of
-from .expiry import ages_of, selection, span
+from .expiry import ages_of, partition_match, selection, span
 from .files import DatasetFile, dataset_files, dataset_schema, entries, open_filesystem, temporaries
 from .reading import Conflict, ScanStats, conform, hits, open_file, scan_file, with_partitions
 from .writing import TMP_PREFIX, apply_mask, fsync, temporary_for, write_like
@@ -315,7 +315,7 @@ class ParquetConnector:
         dropped without being read. A file with some expired records is rewritten like an erase
         does. Restriction in a lake is a side table of keys, so restricted records arrive in `keep`.
         """
-        if expiry.age.field is None and expiry.age.partition is None:
+        if expiry.age.modified or expiry.age.key_date:
             raise StoreError(f"store {self.name}: a lake's records age by a column or a partition value")
         files = self.files(expiry.collection)
         if not dry_run:
@@ -344,16 +344,20 @@ class ParquetConnector:
         bounds = span(pf, f, expiry.age)
         if bounds is not None and bounds[0] >= expiry.cutoff:
             return ExpiryCount(), False
+        chosen = partition_match(f, list(expiry.only))
+        if chosen is False:
+            return ExpiryCount(), False
+        # The whole file goes unread when its age says every record expired and the filter (a
+        # tenant's) is decided by its partition values.
+        every = expiry.age.ageless or (bounds is not None and bounds[1] < expiry.cutoff)
+        selected = not expiry.only or chosen is True
         whole = (
-            bounds is not None
-            and bounds[1] < expiry.cutoff
-            and not for_source(expiry.keep, f.source)
-            and isinstance(expiry.action, Delete)
+            every and selected and not for_source(expiry.keep, f.source) and isinstance(expiry.action, Delete)
         )
         if whole:
             rows = pf.metadata.num_rows
             count = ExpiryCount(expired=rows, changed=0 if dry_run else rows)
-            count.saw(list(bounds) if rows else [])
+            count.saw(list(bounds) if rows and bounds else [])
             if dry_run or not rows:
                 return count, False
             if expiry.archive is not None:
@@ -386,6 +390,31 @@ class ParquetConnector:
             return count, True
         self._write_like(pf, table, f.path)
         return count, False
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        """Write an opaque file under the root (an encrypted archive): to a temporary, then swapped in."""
+        path = f"{self.root}/{relative}"
+        temporary = temporary_for(path)
+        try:
+            self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            with self.fs.open_output_stream(temporary) as out:
+                out.write(data)
+            if isinstance(self.fs, pafs.LocalFileSystem):
+                fsync(temporary)
+            self._replace(temporary, path)
+        except OSError as exc:
+            raise self._fail("write an archive file", exc) from None
+
+    def remove(self, relative: str) -> bool:
+        """Delete a file under the root; False when it was already gone."""
+        path = f"{self.root}/{relative}"
+        try:
+            if self.fs.get_file_info(path).type == pafs.FileType.NotFound:
+                return False
+            self.fs.delete_file(path)
+        except OSError as exc:
+            raise self._fail("delete an archive file", exc) from None
+        return True
 
     def write_file(self, relative: str, table: pa.Table) -> None:
         """Write a new file under the root (an archive's batch): to a temporary, then swapped in."""

@@ -27,6 +27,8 @@ def span(pf: pq.ParquetFile, f: DatasetFile, age: Age) -> tuple[datetime, dateti
 
     A partition value dates every row; a column is dated by its row-group statistics.
     """
+    if age.ageless:
+        return None
     if age.partition is not None:
         value = dict(f.partitions).get(age.partition)
         moment = parse_moment(value) if value is not None else None
@@ -68,6 +70,9 @@ def selection(table: pa.Table, f: DatasetFile, expiry: Expiry) -> tuple[pa.Array
         expired = pc.less(column, _cutoff_for(column.type, expiry.cutoff)).fill_null(False)
     else:
         expired = pa.array(np.ones(n, dtype=bool))
+    if expiry.only:
+        names = [c for k in expiry.only for c in k.column_names]
+        expired = pc.and_(expired, matches_any(with_partitions(table, f, names), expiry.only))
     keep = for_source(expiry.keep, f.source)
     names = [c for k in keep for c in k.column_names]
     probe = with_partitions(table, f, names)
@@ -89,9 +94,21 @@ def selection(table: pa.Table, f: DatasetFile, expiry: Expiry) -> tuple[pa.Array
 
 def ages_of(table: pa.Table, f: DatasetFile, age: Age, rows: pa.Array) -> list[datetime]:
     """The oldest and newest age among the selected rows."""
+    if age.ageless:
+        return []
     if age.partition is not None:
         moment = parse_moment(dict(f.partitions)[age.partition])
         return [moment] if moment is not None and pc.any(rows).as_py() else []
     chosen = table[age.field].filter(rows)
     bounds = pc.min_max(chosen)
     return [naive(v) for v in (bounds["min"].as_py(), bounds["max"].as_py()) if v is not None]
+
+
+def partition_match(f: DatasetFile, only: list[pa.Table]) -> bool | None:
+    """Whether a file's partition values select it, when `only` names partition columns alone
+    (a tenant-partitioned dataset); None when its rows must be read to tell."""
+    values = dict(f.partitions)
+    if not only or not all(set(k.column_names) <= set(values) for k in only):
+        return None
+    row = pa.table({k: [v] for k, v in values.items()})
+    return bool(matches_any(row, only)[0].as_py())

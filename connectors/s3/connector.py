@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -481,14 +481,15 @@ class S3Connector:
         age = self._object_age(expiry)
         layout = self.layout(expiry.collection) if expiry.prefix is None else ObjectLayout(expiry.prefix)
         try:
-            listed = self._objects(layout)
+            listed = self._chosen(layout, self._objects(layout), expiry.only)
             expired = [(o, t) for o in listed if (t := age(o)) is not None and t < expiry.cutoff]
             kept = self._kept_objects(layout, [o for o, _ in expired], expiry)
         except BucketGone:
             raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
         count = ExpiryCount(expired=len(expired), kept=len(kept))
         going = [(o, t) for o, t in expired if o.key not in kept]
-        count.saw([t for _, t in going])
+        if not expiry.age.ageless:
+            count.saw([t for _, t in going])
         if dry_run:
             return count
         versioned = self.bucket.versioned()
@@ -511,7 +512,19 @@ class S3Connector:
                 count.longest_batch = max(count.longest_batch, time.perf_counter() - started)
         return count
 
+    def _chosen(self, layout: ObjectLayout, objects: list[ObjectInfo], only) -> list[ObjectInfo]:
+        """Objects whose key's placeholders match `only` (a tenant's, under a key pattern); all without it."""
+        if not only:
+            return objects
+        if not layout.key_pattern:
+            raise StoreError(f"store {self.name}: objects under a prefix are chosen by content, not by key")
+        keyed = self._keyed(layout, objects)
+        wanted = set(keyed.filter(matches_any(keyed, list(only)))[SOURCE].to_pylist())
+        return [o for o in objects if o.key in wanted]
+
     def _object_age(self, expiry: Expiry):
+        if expiry.age.ageless:
+            return lambda o: datetime.min  # a purge: every object, whatever its age
         if expiry.age.modified:
             return lambda o: o.last_modified.astimezone(UTC).replace(tzinfo=None) if o.last_modified else None
         if expiry.age.key_date:

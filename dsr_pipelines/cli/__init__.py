@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, backups, datamap, demo, discover, requests, retention
+from . import audit, backups, datamap, demo, discover, requests, retention, tenants
 from .common import default_actor, state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -31,6 +31,7 @@ app.add_typer(discover.app, name="discover")
 app.add_typer(retention.sweep_app, name="sweep")
 app.add_typer(retention.hold_app, name="hold")
 app.add_typer(backups.app, name="backups")
+app.add_typer(tenants.app, name="tenant")
 
 
 def main() -> None:

@@ -1,0 +1,154 @@
+"""Termination purges across the shop (SQL), the lake (Parquet) and the bucket (S3).
+
+The tenant's records leave every active store, in batches and children first; what a legal
+obligation keeps is archived, encrypted, until the obligation ends; the other tenant is untouched;
+a probe confirms it and a certificate says it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import dagster as dg
+import pyarrow.dataset as ds
+import pytest
+import yaml
+
+from dsr_pipelines.config import load_config
+from dsr_pipelines.purge import read_archive
+from dsr_pipelines.resources import RequestStoreResource
+from dsr_pipelines.sensors import tenant_purge_on_due_terminations
+from dsr_pipelines.stores import open_connector
+
+from .conftest import Stores, make_stores
+
+RULES = {
+    "rules": [
+        {
+            "name": "invoices",
+            "store": "shop",
+            "collection": "orders",
+            "age": {"field": "placed_on"},
+            "period": "P10Y",
+            "action": "archive",
+            "archive_to": "archive",
+            "legal_basis": "tax law: invoices kept 10 years",
+            "owner": "finance",
+        }
+    ]
+}
+
+
+@pytest.fixture
+def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
+    made = make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+    settings = yaml.safe_load(made.project.config_path.read_text())
+    settings["stores"].append({"name": "archive", "kind": "parquet", "url": "archive"})
+    settings["tenants"] = {"acme": {}, "globex": {}}
+    made.project.config_path.write_text(yaml.safe_dump(settings))
+    (made.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(RULES))
+    monkeypatch.setenv("DSR_ARCHIVE_KEY", base64.b64encode(os.urandom(32)).decode())
+    return made
+
+
+def tenants_in(stores: Stores) -> dict[str, set[str]]:
+    """Which tenants still have rows, per shop table with a tenant field, events, and newsletter lines."""
+    snapshot = stores.project.snapshot()
+    out = {name: {row[1] for row in snapshot[name]} for name in ("customers", "orders", "support_tickets")}
+    events = ds.dataset(stores.lake / "events", partitioning="hive").to_table()
+    out["events"] = set(events["tenant_id"].to_pylist())
+    lines = [
+        json.loads(line)
+        for k, v in stores.objects().items()
+        if k.startswith("exports/")
+        for line in v.splitlines()
+    ]
+    out["newsletter"] = {line["tenant_id"] for line in lines}
+    return out
+
+
+def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(stores, monkeypatch):
+    project = stores.project
+    before = tenants_in(stores)
+    assert all(v == {"acme", "globex"} for v in before.values())
+    acme_orders = [r for r in project.snapshot()["orders"] if r[1] == "acme"]
+
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31", "--grace", "P30D")
+    assert (
+        "already terminated"
+        in project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31", expect=2).stderr
+    )
+    assert (
+        "unknown tenant 'initech' (known: acme, globex)"
+        in project.cli("tenant", "terminate", "initech", "--effective", "2026-01-31", expect=2).stderr
+    )
+
+    plan = json.loads(project.cli("tenant", "purge", "acme", "--dry-run", "--json").stdout)
+    assert tenants_in(stores) == before  # the dry run changed nothing
+    actions = {(c["store"], c["collection"]): c for c in plan["collections"]}
+    assert actions[("shop", "orders")]["action"] == "archive" and actions[("shop", "orders")][
+        "records"
+    ] == len(acme_orders)
+    assert actions[("shop", "addresses")]["action"] == "delete"  # through their customer
+    assert actions[("files", "app_logs")]["action"] == "unseparable"
+
+    # The sensor starts the purge once the date plus grace has passed, once per tenant.
+    resource = RequestStoreResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"requests": resource}) as context:
+        (run,) = tenant_purge_on_due_terminations(context).run_requests
+    assert run.run_key == "purge:acme"
+    assert run.run_config["ops"]["purge_tenant"]["config"]["tenant"] == "acme"
+
+    result = json.loads(project.cli("tenant", "purge", "acme", "--json").stdout)
+    assert result["complete"]
+    after = tenants_in(stores)
+    assert all(v == {"globex"} for v in after.values()), after
+    done = {(c["store"], c["collection"]): c for c in result["collections"]}
+    assert all(c["residual"] == 0 for c in result["collections"] if c["action"] != "unseparable")
+    assert done[("shop", "orders")]["records"] == len(acme_orders)
+
+    # The archive holds the invoices, encrypted, readable only with the key from the environment.
+    archive = open_connector(load_config(project.config_path), "archive")
+    files = sorted((project.root / "archive").rglob("*.enc"))
+    assert files and all(b"acme" not in f.read_bytes() for f in files)
+    rows = [
+        r
+        for f in files
+        for r in read_archive(archive, str(f.relative_to(project.root / "archive"))).to_pylist()
+    ]
+    assert sorted(r["id"] for r in rows) == sorted(r[0] for r in acme_orders)
+
+    certificate = json.loads((project.root / ".dsr" / "certificates" / "tenant-acme.json").read_text())
+    assert certificate["complete"] and certificate["tenant"] == "acme"
+    markdown = (project.root / ".dsr" / "certificates" / "tenant-acme.md").read_text()
+    assert "archived (encrypted) until 2036-01-31" in markdown and "tax law" in markdown
+    assert "not separable by tenant" in markdown
+
+    # The obligation ends: the archive sweep deletes the invoices.
+    project.cli("tenant", "archive-sweep", "--as-of", "2036-02-01")
+    assert not list((project.root / "archive").rglob("*.enc"))
+
+
+def test_a_purge_before_its_date_or_of_an_active_tenant_is_refused(stores):
+    project = stores.project
+    before = tenants_in(stores)
+    assert "is not terminated" in project.cli("tenant", "purge", "acme", expect=2).stderr
+    project.cli("tenant", "terminate", "acme", "--effective", "2099-01-01")
+    assert "is due on 2099-01-01" in project.cli("tenant", "purge", "acme", expect=2).stderr
+    assert tenants_in(stores) == before
+
+
+def test_an_interrupted_purge_finishes_when_run_again(stores):
+    project = stores.project
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
+    moved = stores.lake.with_name("lake-away")
+    stores.lake.rename(moved)  # the lake goes away mid-purge
+    first = json.loads(project.cli("tenant", "purge", "acme", "--json", expect=1).stdout)
+    assert not first["complete"]
+    assert [c for c in first["collections"] if c["store"] == "lake"][0]["error"]
+    moved.rename(stores.lake)
+    second = json.loads(project.cli("tenant", "purge", "acme", "--json").stdout)
+    assert second["complete"]
+    assert all(v == {"globex"} for v in tenants_in(stores).values())
