@@ -24,7 +24,7 @@ from .holds import Holds
 from .identities import Identity, parse_pair
 from .jobs import dsr_job, run_config
 from .lifecycle import LifecycleState
-from .purge import Purger, PurgeReport, sweep_archives
+from .purge import Purger, PurgeReport, age_out, sweep_archives
 from .request_store import RUNNABLE, RequestStore
 from .resources import resources_for
 from .stores import OpenStores, open_connector
@@ -286,7 +286,9 @@ def scan_backups(config: Config, actor: str, as_of: datetime | None = None) -> l
     stores = OpenStores(config)
     try:
         with closing(open_requests(config)) as rs:
-            return Inventory(rs).scan(rules.backups, config, stores, actor, as_of)
+            results = Inventory(rs).scan(rules.backups, config, stores, actor, as_of)
+            age_out(config, rs, actor, as_of)
+            return results
     finally:
         stores.close()
 

@@ -152,7 +152,6 @@ class Inventory:
                 self._record_scan(backup.store, now, message, actor, {})
                 continue
             results.append(self._update(backup, listed, undated, now, actor))
-        self.refresh(actor, now)
         return results
 
     def _update(

@@ -15,7 +15,7 @@ from .export import ExportFile, write_manifest
 from .holds import Holds, held_findings, overlapping, split_by_holds
 from .lookup import find_subjects
 from .processing import StoreSummary
-from .purge import Purger
+from .purge import Purger, age_out, sweep_archives
 from .request_store import RUNNABLE
 from .resources import RequestStoreResource, StoresResource
 from .restriction import Restrictions
@@ -323,6 +323,10 @@ def sweep_retention(
             f"{r.rule} {r.target}: expired={r.count.expired} kept={r.count.kept} changed={r.count.changed}"
             + (f" error: {r.error}" if r.error else "")
         )
+    if not config.dry_run:  # archived records whose legal obligation ended go with the sweep
+        expired = sweep_archives(rs, stores.connector, config.actor, as_of)
+        if expired:
+            context.log.info(f"{expired} archive files past their obligation deleted")
     context.add_output_metadata({"sweep": report.sweep_id, **changed})
     if report.state != "completed":
         raise dg.Failure(f"sweep {report.sweep_id}: some rules failed; the next sweep finishes them")
@@ -340,7 +344,9 @@ def scan_backups(
     """
     declared = load_rules(stores.config.rules_path).backups
     inventory = Inventory(requests.store)
-    results = inventory.scan(declared, stores.config, stores.connector, "schedule:daily_backup_scan")
+    actor = "schedule:daily_backup_scan"
+    results = inventory.scan(declared, stores.config, stores.connector, actor)
+    age_out(stores.config, requests.store, actor)
     for r in results:
         context.log.info(
             f"backups of {r.store}: {r.state}, present={r.present} gone={r.gone} overdue={len(r.overdue)}"

@@ -303,43 +303,65 @@ def sweep_archives(
 def write_certificate(
     config: Config, requests: RequestStore, report: PurgeReport, termination: Termination
 ) -> dict:
-    """The purge's certificate, as JSON and Markdown under .dsr/certificates; rewritten as backups age out."""
-    backups = Inventory(requests).state_of(f"tenant:{report.tenant}")
+    """The purge's certificate, as JSON and Markdown under .dsr/certificates."""
     data = {
         "tenant": report.tenant,
         "effective": termination.effective_at.isoformat(),
         "purged_at": requests.clock().isoformat(),
         "complete": report.complete,
         "collections": [asdict(t) for t in report.targets],
-        "backups": backups,
+        "backups": Inventory(requests).state_of(f"tenant:{report.tenant}"),
     }
+    _save(config, data)
+    return data
+
+
+def refresh_certificate(config: Config, requests: RequestStore, tenant: str) -> bool:
+    """Rewrite a certificate's backups section (as backups age out); False when there is none yet."""
+    path = config.path(".dsr/certificates") / f"tenant-{tenant}.json"
+    if not path.is_file():
+        return False
+    data = json.loads(path.read_text())
+    data["backups"] = Inventory(requests).state_of(f"tenant:{tenant}")
+    _save(config, data)
+    return True
+
+
+def _save(config: Config, data: dict) -> None:
     folder = config.path(".dsr/certificates")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"tenant-{report.tenant}.json").write_text(json.dumps(data, indent=2))
+    (folder / f"tenant-{data['tenant']}.json").write_text(json.dumps(data, indent=2))
+    (folder / f"tenant-{data['tenant']}.md").write_text(_markdown(data))
+
+
+def _markdown(data: dict) -> str:
+    done = (
+        "every active store is clear of the tenant." if data["complete"] else "**not complete**: run again."
+    )
     lines = [
-        f"# Termination purge: tenant {report.tenant}",
+        f"# Termination purge: tenant {data['tenant']}",
         "",
-        f"Contract ended {termination.effective_at:%Y-%m-%d}; purged {data['purged_at'][:10]}; "
-        + (
-            "every active store is clear of the tenant."
-            if report.complete
-            else "**not complete**: run again."
-        ),
+        f"Contract ended {data['effective'][:10]}; purged {data['purged_at'][:10]}; {done}",
         "",
         "| store | collection | what happened | records | left | why |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for t in report.targets:
-        if t.action == "archive":
-            what = f"archived (encrypted) until {t.archived_until[:10]}"
-            why = f"{t.rule}: {t.legal_basis}"
-        elif t.action == "delete":
+    for t in data["collections"]:
+        if t["action"] == "archive":
+            what, why = (
+                f"archived (encrypted) until {t['archived_until'][:10]}",
+                f"{t['rule']}: {t['legal_basis']}",
+            )
+        elif t["action"] == "delete":
             what, why = "deleted", ""
         else:
             what, why = "not separable by tenant", "no tenant field in the datamap"
-        left = "" if t.residual is None else t.residual
-        lines.append(f"| {t.store} | {t.collection} | {what} | {t.records} | {left} | {t.error or why} |")
+        left = "" if t["residual"] is None else t["residual"]
+        lines.append(
+            f"| {t['store']} | {t['collection']} | {what} | {t['records']} | {left} | {t['error'] or why} |"
+        )
     lines += ["", "## Backups still holding the data", ""]
+    backups = data["backups"]
     if backups:
         lines.append(f"State: {backups['state']}.")
         lines += [
@@ -349,5 +371,15 @@ def write_certificate(
         ]
     else:
         lines.append("No declared backup was taken before the purge.")
-    (folder / f"tenant-{report.tenant}.md").write_text("\n".join(lines) + "\n")
-    return data
+    return "\n".join(lines) + "\n"
+
+
+def age_out(config: Config, requests: RequestStore, actor: str, now: datetime | None = None) -> list[str]:
+    """After a scan: what waited for backups and now has none left moves to `backups_aged_out`;
+    a tenant's certificate is rewritten to say so. Returns the holders that aged out."""
+    aged = Inventory(requests).refresh(actor, now)
+    for holder in aged:
+        kind, _, name = holder.partition(":")
+        if kind == "tenant":
+            refresh_certificate(config, requests, name)
+    return aged

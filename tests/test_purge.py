@@ -152,3 +152,41 @@ def test_an_interrupted_purge_finishes_when_run_again(stores):
     second = json.loads(project.cli("tenant", "purge", "acme", "--json").stdout)
     assert second["complete"]
     assert all(v == {"globex"} for v in tenants_in(stores).values())
+
+
+def test_the_certificate_follows_the_backups_until_they_age_out(stores):
+    project = stores.project
+    dumps = project.root / "dumps"
+    dumps.mkdir()
+    for name in ("shop-2026-01-01.dump", "shop-2026-01-15.dump"):
+        (dumps / name).write_bytes(b"PGDMP")
+    rules = dict(
+        RULES,
+        backups=[
+            {
+                "store": "shop",
+                "location": {"directory": "dumps"},
+                "time": {"name_date": "%Y-%m-%d"},
+                "rotation": "P10Y",
+            }
+        ],
+    )
+    (project.root / "retention_rules.yaml").write_text(yaml.safe_dump(rules))
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
+    project.cli("tenant", "purge", "acme")
+    certificate = project.root / ".dsr" / "certificates" / "tenant-acme"
+    data = json.loads(certificate.with_suffix(".json").read_text())
+    assert data["backups"]["state"] == "awaiting_backup_ageout"
+    assert [b["name"] for b in data["backups"]["backups"]] == ["shop-2026-01-01.dump", "shop-2026-01-15.dump"]
+    assert "still present" in certificate.with_suffix(".md").read_text()
+
+    (dumps / "shop-2026-01-01.dump").unlink()
+    project.cli("backups", "scan")
+    assert (
+        json.loads(certificate.with_suffix(".json").read_text())["backups"]["state"]
+        == "awaiting_backup_ageout"
+    )
+    (dumps / "shop-2026-01-15.dump").unlink()
+    project.cli("backups", "scan")
+    assert json.loads(certificate.with_suffix(".json").read_text())["backups"]["state"] == "backups_aged_out"
+    assert "State: backups_aged_out." in certificate.with_suffix(".md").read_text()
