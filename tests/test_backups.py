@@ -199,3 +199,10 @@ def test_bad_backup_declarations_are_refused(sqlite_project):
         assert message in project.cli("backups", "scan", expect=2).stderr
     (project.root / "retention_rules.yaml").write_text(yaml.safe_dump({"rules": []}))
     assert "no backups declared" in project.cli("backups", "scan", expect=2).stderr
+
+
+def test_rotation_is_judged_by_the_scans_clock(backed_up):
+    project, _, _ = backed_up
+    assert scan(project)[0]["state"] == "ok"
+    later = json.loads(project.cli("backups", "scan", "--as-of", day(40), "--json", expect=1).stdout)
+    assert later[0]["overdue"] == [f"shop/shop-{day(d)}.dump" for d in (-20, -10, -2)]

@@ -221,3 +221,31 @@ def test_parquet_expire_masks_and_archives(tmp_path):
     assert [r["email"] is None for r in rows] == [i < 10 for i in range(60)]
     assert connector.expire(expiry).changed == 0
     assert pq.read_schema(next((tmp_path / "events").rglob("*.parquet"))).field("email").type == pa.string()
+
+
+def test_a_tenant_partition_is_dropped_unread_and_only_its_rows_go(tmp_path):
+    table = pa.table({"tenant": ["acme", "globex"] * 10, "n": list(range(20))})
+    ds.write_dataset(
+        table, tmp_path / "events", format="parquet", partitioning=["tenant"], partitioning_flavor="hive"
+    )
+    connector = ParquetConnector("lake", str(tmp_path), layouts={"events": {"path": "events"}})
+    purge = Expiry("events", Age(), datetime(9999, 1, 1), only=[pa.table({"tenant": ["acme"]})])
+    assert connector.expire(purge, dry_run=True).expired == 10
+    done = connector.expire(purge)
+    assert (done.changed, done.partitions_dropped) == (10, 1)
+    left = ds.dataset(tmp_path / "events", partitioning="hive").to_table()
+    assert sorted(left["n"].to_pylist()) == list(range(1, 20, 2))
+
+
+def test_a_purge_deletes_only_the_tenants_rows_in_batches(db_url):
+    _sql_events(db_url)
+    connector = SqlConnector("shop", db_url)
+    try:
+        purge = Expiry("events", Age(), datetime(9999, 1, 1), only=[pa.table({"user_id": [2, 5]})], batch=4)
+        done = connector.expire(purge)
+        gone = {i for i in range(ROWS) if i % 7 in (2, 5)}
+        assert done.changed == len(gone) and done.batches > 1
+        assert set(_remaining(db_url)) == set(range(ROWS)) - gone
+        assert connector.expire(purge).changed == 0
+    finally:
+        connector.close()
