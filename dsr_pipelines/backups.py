@@ -36,7 +36,7 @@ backups_t = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("store", sa.String(63), nullable=False),
-    sa.Column("name", sa.String(1000), nullable=False),
+    sa.Column("name", sa.String(600), nullable=False),  # with store, a key MariaDB accepts
     sa.Column("taken_at", sa.DateTime, nullable=False),
     sa.Column("due_by", sa.DateTime, nullable=False),  # taken_at + rotation: gone by then
     sa.Column("first_seen", sa.DateTime, nullable=False),

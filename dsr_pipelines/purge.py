@@ -50,7 +50,7 @@ FOREVER = datetime(9999, 12, 31)  # a purge's cutoff: every record of the tenant
 archives_t = sa.Table(
     "dsr_archives",
     metadata,
-    sa.Column("path", sa.String(1000), primary_key=True),
+    sa.Column("path", sa.String(600), primary_key=True),  # MariaDB keys: at most 3072 bytes
     sa.Column("archive_store", sa.String(63), nullable=False),
     sa.Column("tenant", sa.String(200), nullable=False, index=True),
     sa.Column("store", sa.String(63), nullable=False),
