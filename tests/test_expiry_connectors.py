@@ -249,3 +249,24 @@ def test_a_purge_deletes_only_the_tenants_rows_in_batches(db_url):
         assert connector.expire(purge).changed == 0
     finally:
         connector.close()
+
+
+def test_a_purge_deletes_the_objects_under_a_tenants_key_pattern(s3_server, bucket):
+    client = s3_server.client()
+    for tenant in ("acme", "globex"):
+        for user in (1, 2):
+            client.put_object(Bucket=bucket, Key=f"tenants/{tenant}/users/{user}/profile.json", Body=b"{}")
+    connector = S3Connector(
+        "files",
+        f"s3://{bucket}",
+        layouts={"profiles": {"key_pattern": "tenants/{tenant_id}/users/{user_id}/"}},
+        endpoint_url=s3_server.endpoint,
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+    )
+    purge = Expiry("profiles", Age(), datetime(9999, 1, 1), only=[pa.table({"tenant_id": ["acme"]})])
+    assert connector.expire(purge, dry_run=True).expired == 2
+    assert connector.expire(purge).changed == 2
+    left = sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
+    assert left == ["tenants/globex/users/1/profile.json", "tenants/globex/users/2/profile.json"]
+    connector.close()
