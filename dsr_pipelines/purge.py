@@ -37,9 +37,10 @@ from connectors import Age, Connector, Delete, EraseOp, Expiry, Mask, ParquetCon
 from . import through
 from .backups import Inventory, after_change
 from .config import Config
-from .datamap import Datamap, children_first
+from .datamap import Datamap, children_first, store_order
 from .errors import ConfigError
 from .ledger import metadata
+from .lookup import distinct
 from .request_store import RequestStore
 from .retention import RetentionRules, Rule, targets
 from .tenants import Termination, Terminations
@@ -136,7 +137,9 @@ class Purger:
         terminations = Terminations(self.rs)
         if not dry_run:
             terminations.mark(tenant, "purging", actor, {})
-        for store, store_map in sorted(self.datamap.stores.items()):
+        # Stores that reference others first: their tenant is read through rows still there.
+        for store in reversed(store_order(self.datamap)):
+            store_map = self.datamap.stores[store]
             for collection in children_first(store_map):
                 report.targets.append(self._target(termination, store, collection, dry_run))
         if dry_run:
@@ -151,9 +154,11 @@ class Purger:
     def _target(self, termination: Termination, store: str, collection: str, dry_run: bool) -> TargetOutcome:
         store_map = self.datamap.stores[store]
         spec = store_map.collections[collection]
-        # Rows with no tenant field of their own belong to the tenant of the rows they reference.
+        # Rows with no tenant field of their own belong to the tenant of the rows they reference,
+        # in this store or (a profile of a shop's customer) in another.
         steps = through.path(store_map, collection, lambda s: bool(s.tenant_field))
-        if steps is None:
+        linked = None if steps is not None else self._linked(spec, termination.tenant)
+        if steps is None and linked is None:
             return TargetOutcome(store, collection, "unseparable")
         rule = _archive_rule(self.rules, self.datamap, store, collection)
         outcome = TargetOutcome(store, collection, "archive" if rule else "delete")
@@ -162,10 +167,13 @@ class Purger:
             outcome.archived_until = rule.duration.add_to(termination.effective_at).isoformat()
         connector = self.connector(store)
         try:
-            top = store_map.collections[steps[-1][1].to] if steps else spec
-            only = [pa.table({top.tenant_field: [termination.tenant]})]
-            if steps:
-                only = [through.keys_down(connector, steps, only[0])]
+            if linked is not None:
+                only = [linked()]
+            else:
+                top = store_map.collections[steps[-1][1].to] if steps else spec
+                only = [pa.table({top.tenant_field: [termination.tenant]})]
+                if steps:
+                    only = [through.keys_down(connector, steps, only[0])]
             if self.kinds[store] == "sql" and not dry_run:
                 self._detach(connector, store, collection, only)
             if self.kinds[store] == "s3" and not spec.key_pattern:
@@ -181,6 +189,30 @@ class Purger:
         except StoreError as exc:
             outcome.error = str(exc)
         return outcome
+
+    def _linked(self, spec, tenant: str) -> Callable[[], pa.Table] | None:
+        """For a collection linked to another store's collection that has a tenant field: a reader
+        of the values of its reference fields that belong to the tenant (read from the other store)."""
+        for ref in spec.references:
+            if ref.local or ref.store not in self.datamap.stores:
+                continue
+            other = self.datamap.stores[ref.store].collections.get(ref.to)
+            if other is not None and other.tenant_field:
+
+                def read(ref=ref, other=other) -> pa.Table:
+                    start = pa.table({other.tenant_field: [tenant]})
+                    found = [
+                        b
+                        for b in self.connector(ref.store).find(ref.to, [start])
+                        if isinstance(b, pa.RecordBatch)
+                    ]
+                    if not found:
+                        return pa.table({f: pa.array([], pa.string()) for f in ref.fields})
+                    rows = pa.Table.from_batches(found).select(ref.to_fields).rename_columns(ref.fields)
+                    return distinct(rows, ref.fields)
+
+                return read
+        return None
 
     def _detach(self, connector: Connector, store: str, collection: str, only: list[pa.Table]) -> None:
         """Clear references that do not mean ownership (another customer's referral) to rows about

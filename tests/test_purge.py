@@ -66,6 +66,8 @@ def tenants_in(stores: Stores) -> dict[str, set[str]]:
         for line in v.splitlines()
     ]
     out["newsletter"] = {line["tenant_id"] for line in lines}
+    tenant_of = {p.customer_id: p.tenant for p in stores.project.people}
+    out["profiles"] = {tenant_of[int(k.split("/")[1])] for k in stores.objects() if k.startswith("users/")}
     return out
 
 
@@ -93,6 +95,8 @@ def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(st
     ] == len(acme_orders)
     assert actions[("shop", "addresses")]["action"] == "delete"  # through their customer
     assert actions[("files", "app_logs")]["action"] == "unseparable"
+    assert actions[("files", "profiles")]["action"] == "delete"  # through the shop's customers
+    assert actions[("files", "profiles")]["records"] == 2 * sum(p.tenant == "acme" for p in project.people)
 
     # The sensor starts the purge once the date plus grace has passed, once per tenant.
     resource = RequestStoreResource(config_path=str(project.config_path))
