@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 
 import dagster as dg
@@ -17,12 +18,13 @@ import pytest
 import yaml
 
 from dsr_pipelines.config import load_config
+from dsr_pipelines.jobs import tenant_purge_job
 from dsr_pipelines.purge import read_archive
-from dsr_pipelines.resources import RequestStoreResource
+from dsr_pipelines.resources import RequestStoreResource, resources_for
 from dsr_pipelines.sensors import tenant_purge_on_due_terminations
 from dsr_pipelines.stores import open_connector
 
-from .conftest import Stores, make_stores
+from .conftest import Stores, files_containing, make_stores
 
 RULES = {
     "rules": [
@@ -43,7 +45,15 @@ RULES = {
 
 @pytest.fixture
 def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    made = make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+    return configured(make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch), monkeypatch)
+
+
+@pytest.fixture
+def sqlite_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch) -> Stores:
+    return configured(make_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch), monkeypatch)
+
+
+def configured(made: Stores, monkeypatch) -> Stores:
     settings = yaml.safe_load(made.project.config_path.read_text())
     settings["stores"].append({"name": "archive", "kind": "parquet", "url": "archive"})
     settings["tenants"] = {"acme": {}, "globex": {}}
@@ -142,6 +152,9 @@ def test_a_purge_before_its_date_or_of_an_active_tenant_is_refused(stores):
     project.cli("tenant", "terminate", "acme", "--effective", "2099-01-01")
     assert "is due on 2099-01-01" in project.cli("tenant", "purge", "acme", expect=2).stderr
     assert tenants_in(stores) == before
+    resource = RequestStoreResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"requests": resource}) as context:
+        assert isinstance(tenant_purge_on_due_terminations(context), dg.SkipReason)
 
 
 def test_an_interrupted_purge_finishes_when_run_again(stores):
@@ -194,3 +207,30 @@ def test_the_certificate_follows_the_backups_until_they_age_out(stores):
     project.cli("backups", "scan")
     assert json.loads(certificate.with_suffix(".json").read_text())["backups"]["state"] == "backups_aged_out"
     assert "State: backups_aged_out." in certificate.with_suffix(".md").read_text()
+
+
+def test_the_sensors_run_purges_through_dagster_without_personal_data(
+    sqlite_stores, tmp_path, monkeypatch, caplog
+):
+    stores = sqlite_stores
+    project = stores.project
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
+    resource = RequestStoreResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"requests": resource}) as context:
+        (run,) = tenant_purge_on_due_terminations(context).run_requests
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    caplog.set_level(logging.DEBUG)
+    instance = dg.DagsterInstance.get()
+    result = tenant_purge_job.execute_in_process(
+        run_config=run.run_config, instance=instance, resources=resources_for(str(project.config_path))
+    )
+    assert result.success
+    assert all(v == {"globex"} for v in tenants_in(stores).values())
+    needles = [v for p in project.people for v in (p.email, p.name)]
+    assert files_containing(home, needles) == []
+    events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
+    for needle in needles:
+        assert needle not in events and needle not in caplog.text, needle
