@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from connectors import Connector
+from connectors import SOURCE, Connector
 from connectors.matching import matches
 
 from . import links, lookup
@@ -278,6 +279,22 @@ def held_findings(
     found = links.resolve(datamap, connector, held)
     linked = [links.with_links(s, found[s.request_id]) for s in held]
     return lookup.find_subjects(store_map, connector(store), linked)
+
+
+def held_keys(
+    store_map: StoreMap, kind: str, findings: Findings | None
+) -> dict[str, list[tuple[int, pa.Table]]]:
+    """Per collection, the keys of the records held subjects own, as (hold id, keys): what a sweep
+    or purge keeps. Objects go whole, so a held record keeps its object (`_source`)."""
+    out: dict[str, list[tuple[int, pa.Table]]] = {}
+    if findings is None:
+        return out
+    for collection, table in findings.tables.items():
+        columns = [SOURCE] if kind == "s3" else lookup.row_key(store_map.collections[collection], table)
+        for request in set(table[lookup.REQUEST].to_pylist()):
+            mine = table.filter(pc.equal(table[lookup.REQUEST], request))
+            out.setdefault(collection, []).append((-request, mine.select(columns)))
+    return out
 
 
 def overlapping(store_map: StoreMap, mine: Findings, held: Findings | None) -> dict[int, set[int]]:

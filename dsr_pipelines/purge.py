@@ -28,17 +28,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from connectors import Age, Connector, Delete, EraseOp, Expiry, Mask, ParquetConnector, StoreError
+from connectors.matching import matches_any
 
 from . import through
 from .backups import Inventory, after_change
 from .config import Config
 from .datamap import Datamap, children_first, store_order
 from .errors import ConfigError
+from .holds import Hold, Holds, held_findings, held_keys
 from .ledger import metadata
 from .lookup import distinct
 from .request_store import RequestStore
@@ -76,6 +79,8 @@ class TargetOutcome:
     legal_basis: str | None = None
     rule: str | None = None
     error: str | None = None
+    kept: int = 0  # records a legal hold keeps
+    held_by: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -86,7 +91,10 @@ class PurgeReport:
 
     @property
     def complete(self) -> bool:
-        return all(t.error is None and not t.residual for t in self.targets if t.action != "unseparable")
+        """Nothing of the tenant is left that may go (held and unseparable collections are listed apart)."""
+        return all(
+            t.error is None and not t.residual for t in self.targets if t.action in ("delete", "archive")
+        )
 
 
 def archive_key() -> bytes:
@@ -121,13 +129,11 @@ class Purger:
         requests: RequestStore,
         connector: Callable[[str], Connector],
     ):
-        self.config, self.datamap, self.rules, self.rs, self.connector = (
-            config,
-            datamap,
-            rules,
-            requests,
-            connector,
-        )
+        self.config = config
+        self.datamap = datamap
+        self.rules = rules
+        self.rs = requests
+        self.connector = connector
         self.kinds = {s.name: s.kind for s in config.settings.stores}
         metadata.create_all(requests.engine, tables=[archives_t])
 
@@ -137,11 +143,22 @@ class Purger:
         terminations = Terminations(self.rs)
         if not dry_run:
             terminations.mark(tenant, "purging", actor, {})
+        holds = Holds(self.rs)
+        active = holds.active(tenant)  # legal holds win over a purge too
+        held_subjects = holds.subjects([h for h in active if h.identity_kind])
         # Stores that reference others first: their tenant is read through rows still there.
         for store in reversed(store_order(self.datamap)):
             store_map = self.datamap.stores[store]
+            try:
+                found = held_findings(self.datamap, self.connector, store, held_subjects)
+                held = held_keys(store_map, self.kinds[store], found)
+            except StoreError as exc:
+                report.targets += [
+                    TargetOutcome(store, c, "delete", error=str(exc)) for c in children_first(store_map)
+                ]
+                continue
             for collection in children_first(store_map):
-                report.targets.append(self._target(termination, store, collection, dry_run))
+                report.targets.append(self._target(termination, store, collection, dry_run, active, held))
         if dry_run:
             return report
         changed = sorted({t.store for t in report.targets if t.records})
@@ -151,9 +168,21 @@ class Purger:
         write_certificate(self.config, self.rs, report, termination)
         return report
 
-    def _target(self, termination: Termination, store: str, collection: str, dry_run: bool) -> TargetOutcome:
+    def _target(
+        self,
+        termination: Termination,
+        store: str,
+        collection: str,
+        dry_run: bool,
+        active: list[Hold],
+        held: dict[str, list[tuple[int, pa.Table]]],
+    ) -> TargetOutcome:
         store_map = self.datamap.stores[store]
         spec = store_map.collections[collection]
+        whole = [h.id for h in active if h.covers(store, collection)]
+        if whole:  # the tenant's rows of this collection are held: nothing of it goes
+            return TargetOutcome(store, collection, "held", held_by=whole)
+        keep = [keys for _, keys in held.get(collection, [])]
         # Rows with no tenant field of their own belong to the tenant of the rows they reference,
         # in this store or (a profile of a shop's customer) in another.
         steps = through.path(store_map, collection, lambda s: bool(s.tenant_field))
@@ -175,17 +204,20 @@ class Purger:
                 if steps:
                     only = [through.keys_down(connector, steps, only[0])]
             if self.kinds[store] == "sql" and not dry_run:
-                self._detach(connector, store, collection, only)
+                self._detach(connector, store, collection, only, keep)
             if self.kinds[store] == "s3" and not spec.key_pattern:
                 outcome.records = self._objects_by_content(connector, collection, only, dry_run)
             else:
                 archive = (
                     None if rule is None or dry_run else self._archiver(termination, store, collection, rule)
                 )
-                expiry = Expiry(collection, Age(), FOREVER, only=only, archive=archive)
-                outcome.records = connector.expire(expiry, dry_run=dry_run).expired
+                expiry = Expiry(collection, Age(), FOREVER, only=only, keep=keep, archive=archive)
+                count = connector.expire(expiry, dry_run=dry_run)
+                outcome.records = count.changed if not dry_run else count.expired - count.kept
+                outcome.kept = count.kept
+                outcome.held_by = sorted({h for h, _ in held.get(collection, [])}) if count.kept else []
             if not dry_run:
-                outcome.residual = self._probe(connector, store, collection, only)
+                outcome.residual = self._probe(connector, store, collection, only, keep)
         except StoreError as exc:
             outcome.error = str(exc)
         return outcome
@@ -214,7 +246,9 @@ class Purger:
                 return read
         return None
 
-    def _detach(self, connector: Connector, store: str, collection: str, only: list[pa.Table]) -> None:
+    def _detach(
+        self, connector: Connector, store: str, collection: str, only: list[pa.Table], keep: list[pa.Table]
+    ) -> None:
         """Clear references that do not mean ownership (another customer's referral) to rows about
         to go, so that no foreign key stops the purge and no row points at a purged one."""
         store_map = self.datamap.stores[store]
@@ -230,6 +264,7 @@ class Purger:
         if not batches:
             return
         going = pa.Table.from_batches(batches)
+        going = going.filter(pc.invert(matches_any(going, keep)))  # held rows stay, and so do their referrals
         connector.erase(
             [
                 EraseOp(
@@ -252,10 +287,12 @@ class Purger:
             )
         return count.changed
 
-    def _probe(self, connector: Connector, store: str, collection: str, only) -> int:
+    def _probe(self, connector: Connector, store: str, collection: str, only, keep) -> int:
+        """What is left of the tenant, apart from what a hold keeps."""
         if self.kinds[store] == "s3" and not self.datamap.stores[store].collections[collection].key_pattern:
             return sum(b.num_rows for b in connector.find(collection, only) if isinstance(b, pa.RecordBatch))
-        return connector.expire(Expiry(collection, Age(), FOREVER, only=only), dry_run=True).expired
+        left = connector.expire(Expiry(collection, Age(), FOREVER, only=only, keep=keep), dry_run=True)
+        return left.expired - left.kept
 
     def _archiver(self, termination: Termination, store: str, collection: str, rule: Rule):
         archive = self.connector(rule.archive_to)
@@ -384,8 +421,10 @@ def _markdown(data: dict) -> str:
                 f"archived (encrypted) until {t['archived_until'][:10]}",
                 f"{t['rule']}: {t['legal_basis']}",
             )
+        elif t["action"] == "held":
+            what, why = "kept", "legal hold " + ", ".join(map(str, t["held_by"]))
         elif t["action"] == "delete":
-            what, why = "deleted", ""
+            what, why = "deleted", f"{t['kept']} kept for legal hold {t['held_by']}" if t["kept"] else ""
         else:
             what, why = "not separable by tenant", "no tenant field in the datamap"
         left = "" if t["residual"] is None else t["residual"]

@@ -16,18 +16,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import sqlalchemy as sa
 
-from connectors import SOURCE, Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
+from connectors import Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
-from . import lifecycle, lookup, restriction
+from . import lifecycle, restriction
 from .backups import after_change
 from .config import Config
 from .datamap import Datamap
 from .errors import ConfigError
-from .holds import Hold, Holds, held_findings
+from .holds import Hold, Holds, held_findings, held_keys
 from .ledger import metadata
 from .request_store import RequestStore
 from .retention import RetentionRules, Rule, Target, problems, targets
@@ -253,19 +252,7 @@ class Sweeper:
         """Per collection of `store`, the keys of records held subjects own: (hold id, keys)."""
         held = self.holds.subjects([h for h in active if h.identity_kind])
         findings = held_findings(self.datamap, self.connector, store, held)
-        out: dict[str, list[tuple[int, pa.Table]]] = {}
-        if findings is None:
-            return out
-        store_map = self.datamap.stores[store]
-        for collection, table in findings.tables.items():
-            if self.kinds[store] == "s3":
-                columns = [SOURCE]  # objects expire whole: a held record keeps its object
-            else:
-                columns = lookup.row_key(store_map.collections[collection], table)
-            for request in set(table[lookup.REQUEST].to_pylist()):
-                mine = table.filter(pc.equal(table[lookup.REQUEST], request))
-                out.setdefault(collection, []).append((-request, mine.select(columns)))
-        return out
+        return held_keys(self.datamap.stores[store], self.kinds[store], findings) if findings else {}
 
     def _archiver(self, target: Target, as_of: datetime) -> Callable[[pa.Table], None]:
         """A writer of archived batches into the rule's archive store, one file per batch.

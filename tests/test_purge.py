@@ -234,3 +234,40 @@ def test_the_sensors_run_purges_through_dagster_without_personal_data(
     events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
     for needle in needles:
         assert needle not in events and needle not in caplog.text, needle
+
+
+def test_legal_holds_win_over_a_purge(stores):
+    project = stores.project
+    held = next(p for p in project.people if p.tenant == "acme")
+    subject_hold = project.cli(
+        "hold", "add", "--tenant", "acme", "--identity", f"email={held.email}", "--reason", "litigation"
+    ).stdout.strip()
+    tickets_hold = project.cli(
+        "hold",
+        "add",
+        "--tenant",
+        "acme",
+        "--store",
+        "shop",
+        "--collection",
+        "support_tickets",
+        "--reason",
+        "audit",
+    ).stdout.strip()
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
+    result = json.loads(project.cli("tenant", "purge", "acme", "--json").stdout)
+    assert result["complete"]
+    done = {(c["store"], c["collection"]): c for c in result["collections"]}
+    assert done[("shop", "support_tickets")]["action"] == "held"
+    assert done[("shop", "support_tickets")]["held_by"] == [int(tickets_hold)]
+    assert done[("shop", "customers")]["kept"] == 1 and done[("shop", "customers")]["held_by"] == [
+        int(subject_hold)
+    ]
+    snapshot = project.snapshot()
+    assert [r[0] for r in snapshot["customers"] if r[1] == "acme"] == [held.customer_id]
+    acme_tickets = [r for r in snapshot["support_tickets"] if r[1] == "acme"]
+    assert len(acme_tickets) == sum(p.tenant == "acme" for p in project.people)
+    events = ds.dataset(stores.lake / "events", partitioning="hive").to_table()
+    assert {r["user_id"] for r in events.to_pylist() if r["tenant_id"] == "acme"} == {held.customer_id}
+    markdown = (project.root / ".dsr" / "certificates" / "tenant-acme.md").read_text()
+    assert f"legal hold {tickets_hold}" in markdown

@@ -45,6 +45,8 @@ def purge(
             note = t.error or (f"until {t.archived_until[:10]}: {t.legal_basis}" if t.archived_until else "")
             if t.action == "unseparable":
                 note = "no tenant field here or through its references: not purged"
+            elif t.held_by:
+                note = f"{t.kept or 'all'} kept for legal hold {', '.join(map(str, t.held_by))}"
             left = "" if t.residual is None else str(t.residual)
             table.add_row(t.store, t.collection, t.action, str(t.records), left, note)
         out.print(table)
