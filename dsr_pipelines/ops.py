@@ -11,6 +11,7 @@ from connectors import StoreError
 
 from . import links, processing, scan
 from .backups import AGED_OUT, AWAITING, Inventory, after_change
+from .errors import DsrError
 from .export import ExportFile, write_manifest
 from .holds import Holds, held_findings, overlapping, split_by_holds
 from .lookup import find_subjects
@@ -257,7 +258,10 @@ def finish_requests(
         rs.finish(record.id, state, "dagster", note, probe)
         if record.type == "erasure" and state in ("completed", "partially_completed"):
             changed = sorted({r.store for r in rs.results(record.id) if r.deleted or r.masked or r.versions})
-            after_change(rs, cfg, stores.connector, f"request:{record.id}", changed, "dagster", record.id)
+            try:
+                after_change(rs, cfg, stores.connector, f"request:{record.id}", changed, "dagster", record.id)
+            except DsrError as exc:  # the erasure stands; which backups hold it stays to be scanned
+                context.log.error(f"request {record.id}: backups not linked: {exc}")
         outcome[state] = outcome.get(state, 0) + 1
     context.log.info(f"finished: {outcome}")
     return outcome
