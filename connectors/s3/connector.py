@@ -419,21 +419,23 @@ class S3Connector:
             objects = [o.key for o in self._objects(self.layout(collection))]
         else:
             objects = sorted(set(keys[SOURCE].to_pylist()))
+        try:
+            tagged = self._tagged(objects, marker)
+        except BucketGone:
+            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+        return pa.table({SOURCE: pa.array([k for k in objects if k in tagged], pa.string())})
 
-        def tagged(key: str) -> bool:
+    def _tagged(self, keys: Sequence[str], tag: str) -> set[str]:
+        """The objects among `keys` carrying `tag`, tags read in parallel; a vanished object has none."""
+
+        def carries(key: str) -> bool:
             try:
-                return marker in self.bucket.tags(key)
+                return tag in self.bucket.tags(key)
             except Missing:
                 return False
 
-        try:
-            with ThreadPoolExecutor(self.workers) as pool:
-                flags = list(pool.map(tagged, objects))
-        except BucketGone:
-            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
-        return pa.table(
-            {SOURCE: pa.array([k for k, f in zip(objects, flags, strict=True) if f], pa.string())}
-        )
+        with ThreadPoolExecutor(self.workers) as pool:
+            return {k for k, hit in zip(keys, pool.map(carries, keys), strict=True) if hit}
 
     def listing(self, prefix: str) -> list[ObjectInfo]:
         """Every object under a prefix of the store's root, with size and time (a backup location)."""
@@ -541,9 +543,7 @@ class S3Connector:
         )
         kept = set(listed.filter(matches_any(listed, expiry.keep))[SOURCE].to_pylist()) if objects else set()
         if expiry.restricted and objects:
-            with ThreadPoolExecutor(self.workers) as pool:
-                tags = pool.map(self.bucket.tags, [o.key for o in objects])
-                kept |= {o.key for o, t in zip(objects, tags, strict=True) if expiry.restricted in t}
+            kept |= self._tagged([o.key for o in objects], expiry.restricted)
         return kept
 
     def _bodies(self, pool: ThreadPoolExecutor, objects: list[ObjectInfo]) -> pa.Table:
