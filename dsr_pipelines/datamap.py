@@ -130,6 +130,11 @@ class CollectionSpec(_Spec):
             if spec.category and name not in keys
         }
 
+    def value_masks(self) -> dict[str, MaskMethod]:
+        """How each personal field is masked when no subject is known (sweeps, replays): `spans`
+        needs the subject's terms, so such text is redacted whole."""
+        return {name: "redact" if m == "spans" else m for name, m in self.personal_fields().items()}
+
     def identity_fields(self) -> dict[str, str]:
         return {name: spec.identity for name, spec in self.fields.items() if spec.identity}
 

@@ -244,9 +244,8 @@ class Sweeper:
     def _action(self, target: Target) -> Delete | Mask:
         if target.rule.action != "anonymise":
             return Delete()
-        personal = self._spec(target).personal_fields()
-        methods = {f: ("redact" if personal[f] == "spans" else personal[f]) for f in target.fields}
-        return Mask(methods, self.rs.keys.mask_key)
+        masks = self._spec(target).value_masks()
+        return Mask({f: masks[f] for f in target.fields}, self.rs.keys.mask_key)
 
     def _held_records(self, store: str, active: Sequence[Hold]) -> dict[str, list[tuple[int, pa.Table]]]:
         """Per collection of `store`, the keys of records held subjects own: (hold id, keys)."""

@@ -123,7 +123,7 @@ class Tombstones:
             if collection not in wanted:
                 continue
             spec = store_map.collections[collection]
-            columns, fields = list(spec.primary_key), _mask_of(spec)
+            columns, fields = list(spec.primary_key), spec.value_masks()
             rows = connector.column_values(collection, columns + [f for f in fields if f not in columns])
             tuples = zip(*(rows[c].to_pylist() for c in columns), strict=True)
             hashes = [digest(key, values) for values in tuples]
@@ -156,7 +156,3 @@ def _masked(rows: pa.Table, fields: dict[str, str]) -> pa.Array:
     for name in fields:
         done = pc.and_(done, is_masked(rows[name]))
     return done
-
-
-def _mask_of(spec) -> dict[str, str]:
-    return {f: ("redact" if m == "spans" else m) for f, m in spec.personal_fields().items()}
