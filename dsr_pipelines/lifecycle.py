@@ -27,28 +27,42 @@ class LifecycleState:
     wanted: tuple[str, int] | None  # (key prefix, days) the rules ask for
     found: tuple[str, int | None] | None  # what the bucket has
     state: str  # matches, missing, differs, unexpected (a dsr- rule no retention rule asks for)
+    rule: str | None = None  # the retention rule that asks for it
 
 
 def _wanted(rule: Rule, datamap: Datamap, connector: S3Connector) -> dict[str, tuple[str, int]]:
     days = rule.duration.exact_days
+    chosen = targets(rule, datamap)
     out = {}
-    for target in targets(rule, datamap):
-        suffix = "" if len(targets(rule, datamap)) == 1 else f"-{target.collection}"
+    for target in chosen:
+        suffix = "" if len(chosen) == 1 else f"-{target.collection}"
         prefix = connector.key_prefix(None if target.prefix is not None else target.collection, target.prefix)
         out[f"{OWNED}{rule.name}{suffix}"] = (prefix, days)
     return out
 
 
-def _buckets(rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]):
+@dataclass
+class _Bucket:
+    s3: S3Connector
+    wanted: dict[str, tuple[str, int]]  # lifecycle rule id -> (key prefix, days)
+    owners: dict[str, str]  # lifecycle rule id -> the retention rule asking for it
+
+
+def _buckets(
+    rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]
+) -> dict[str, _Bucket]:
     """Per s3 store named by a lifecycle rule: its connector and the rules it should have."""
-    out: dict[str, tuple[S3Connector, dict[str, tuple[str, int]]]] = {}
+    out: dict[str, _Bucket] = {}
     for rule in rules.rules:
         if not rule.lifecycle:
             continue
         s3 = connector(rule.store)
         if not isinstance(s3, S3Connector):
             continue  # refused by retention.problems before this is reached
-        out.setdefault(rule.store, (s3, {}))[1].update(_wanted(rule, datamap, s3))
+        bucket = out.setdefault(rule.store, _Bucket(s3, {}, {}))
+        wanted = _wanted(rule, datamap, s3)
+        bucket.wanted |= wanted
+        bucket.owners |= dict.fromkeys(wanted, rule.name)
     return out
 
 
@@ -56,17 +70,17 @@ def check(
     rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]
 ) -> list[LifecycleState]:
     states = []
-    for store, (s3, wanted) in sorted(_buckets(rules, datamap, connector).items()):
-        found = {k: v for k, v in s3.expirations().items() if k.startswith(OWNED)}
-        for rule_id in sorted(set(wanted) | set(found)):
-            want, have = wanted.get(rule_id), found.get(rule_id)
+    for store, bucket in sorted(_buckets(rules, datamap, connector).items()):
+        found = {k: v for k, v in bucket.s3.expirations().items() if k.startswith(OWNED)}
+        for rule_id in sorted(set(bucket.wanted) | set(found)):
+            want, have = bucket.wanted.get(rule_id), found.get(rule_id)
             if want is None:
                 state = "unexpected"
             elif have is None:
                 state = "missing"
             else:
                 state = "matches" if tuple(have) == tuple(want) else "differs"
-            states.append(LifecycleState(store, rule_id, want, have, state))
+            states.append(LifecycleState(store, rule_id, want, have, state, bucket.owners.get(rule_id)))
     return states
 
 
@@ -74,6 +88,6 @@ def apply(
     rules: RetentionRules, datamap: Datamap, connector: Callable[[str], Connector]
 ) -> list[LifecycleState]:
     """Write the wanted `dsr-` rules into each bucket (removing stale ones), then check again."""
-    for s3, wanted in _buckets(rules, datamap, connector).values():
-        s3.set_expirations(wanted, OWNED)
+    for bucket in _buckets(rules, datamap, connector).values():
+        bucket.s3.set_expirations(bucket.wanted, OWNED)
     return check(rules, datamap, connector)

@@ -155,15 +155,11 @@ class Sweeper:
             states = lifecycle.check(wanted, self.datamap, self.connector)
         except StoreError as exc:
             return {r.name: f"bucket lifecycle not readable: {exc}" for r in wanted.rules}
-        out = {}
-        for state in states:
-            name = state.rule_id.removeprefix(lifecycle.OWNED)
-            rule = next((r for r in wanted.rules if name == r.name or name.startswith(f"{r.name}-")), None)
-            if rule is not None and state.state != "matches":
-                out[rule.name] = (
-                    f"bucket lifecycle rule {state.rule_id} {state.state} (dsr sweep lifecycle --apply)"
-                )
-        return out
+        return {
+            state.rule: f"bucket lifecycle rule {state.rule_id} {state.state} (dsr sweep lifecycle --apply)"
+            for state in states
+            if state.rule is not None and state.state != "matches"
+        }
 
     # -- one target -------------------------------------------------------------------------
 
