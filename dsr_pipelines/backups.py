@@ -26,7 +26,7 @@ from connectors.ages import key_date_reader
 from .config import Config
 from .ledger import metadata
 from .request_store import RequestStore, identities_t, requests_t
-from .retention import Backup, load_rules
+from .retention import Backup
 
 AWAITING = "awaiting_backup_ageout"
 AGED_OUT = "backups_aged_out"
@@ -344,13 +344,15 @@ def after_change(
     requests: RequestStore,
     config: Config,
     connector: Callable[[str], Connector],
+    backups: Sequence[Backup],
     holder: str,
     stores: Sequence[str],
     actor: str,
     request_id: int | None = None,
 ) -> int:
-    """After an erasure or sweep changed `stores`: list their backups now, and link those taken before."""
-    declared = [b for b in load_rules(config.rules_path).backups if b.store in stores]
+    """After an erasure, sweep or purge changed `stores`: list their declared `backups` now, and link
+    those taken before."""
+    declared = [b for b in backups if b.store in stores]
     if not declared:
         return 0
     inventory = Inventory(requests)

@@ -217,6 +217,10 @@ def finish_requests(
     """Decide each request's final state from what every store recorded, and seal access packages."""
     rs, cfg = requests.store, requests.config
     outcome: dict[str, int] = {}
+    try:  # read once for the batch; an erasure stands even when the rules cannot be read
+        backups, unreadable = load_rules(cfg.rules_path).backups, None
+    except DsrError as exc:
+        backups, unreadable = [], str(exc)
     # The run's ids, not the summaries': a resumed request whose stores are all done has no pending work.
     for record in rs.get_many(config.request_ids):
         if record.state != "running":
@@ -257,11 +261,14 @@ def finish_requests(
             write_manifest(cfg.export_dir, record, files, stores.datamap, rs.clock(), skipped)
         rs.finish(record.id, state, "dagster", note, probe)
         if record.type == "erasure" and state in ("completed", "partially_completed"):
-            changed = sorted({r.store for r in rs.results(record.id) if r.deleted or r.masked or r.versions})
-            try:
-                after_change(rs, cfg, stores.connector, f"request:{record.id}", changed, "dagster", record.id)
-            except DsrError as exc:  # the erasure stands; which backups hold it stays to be scanned
-                context.log.error(f"request {record.id}: backups not linked: {exc}")
+            if unreadable:
+                context.log.error(f"request {record.id}: backups not linked: {unreadable}")
+            else:
+                changed = sorted(
+                    {r.store for r in rs.results(record.id) if r.deleted or r.masked or r.versions}
+                )
+                holder = f"request:{record.id}"
+                after_change(rs, cfg, stores.connector, backups, holder, changed, "dagster", record.id)
         outcome[state] = outcome.get(state, 0) + 1
     context.log.info(f"finished: {outcome}")
     return outcome

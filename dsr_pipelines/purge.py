@@ -162,7 +162,9 @@ class Purger:
         if dry_run:
             return report
         changed = sorted({t.store for t in report.targets if t.records})
-        after_change(self.rs, self.config, self.connector, f"tenant:{tenant}", changed, actor)
+        after_change(
+            self.rs, self.config, self.connector, self.rules.backups, f"tenant:{tenant}", changed, actor
+        )
         details = {"removed": sum(t.records for t in report.targets), "complete": report.complete}
         terminations.mark(tenant, "purged" if report.complete else "purging", actor, details)
         write_certificate(self.config, self.rs, report, termination)

@@ -354,7 +354,8 @@ class Sweeper:
     def _finish(self, report: SweepReport, actor: str) -> None:
         changed = sorted({r.target.split(".", 1)[0] for r in report.results if r.count.changed})
         if changed and not report.dry_run:  # the backups taken before now still hold what went
-            after_change(self.rs, self.config, self.connector, f"sweep:{report.sweep_id}", changed, actor)
+            holder = f"sweep:{report.sweep_id}"
+            after_change(self.rs, self.config, self.connector, self.rules.backups, holder, changed, actor)
         now = self.rs.clock()
         with self.rs.engine.begin() as conn:
             conn.execute(
