@@ -240,9 +240,7 @@ def bucket_lifecycle(config: Config, apply: bool = False) -> list[LifecycleState
     """Compare (or make) the buckets' `dsr-` lifecycle rules with the rules marked `lifecycle: true`."""
     datamap = load_datamap(config.datamap_path)
     rules = retention.load_rules(config.rules_path)
-    found = retention.problems(rules, store_kinds(config), datamap)
-    if found:
-        raise DsrError("retention rules: " + "; ".join(found))
+    retention.require_valid(rules, store_kinds(config), datamap)
     stores = OpenStores(config, datamap)
     try:
         return (lifecycle.apply if apply else lifecycle.check)(rules, datamap, stores)
@@ -276,9 +274,7 @@ def add_hold(
 def scan_backups(config: Config, actor: str, as_of: datetime | None = None) -> list[ScanResult]:
     """List every declared backup location; confirm what is gone and age out what waited for it."""
     rules = retention.load_rules(config.rules_path)
-    found = [p for p in retention.problems(rules, store_kinds(config), load_datamap(config.datamap_path))]
-    if found:
-        raise DsrError("retention rules: " + "; ".join(found))
+    retention.require_valid(rules, store_kinds(config), load_datamap(config.datamap_path))
     if not rules.backups:
         raise DsrError(
             f"no backups declared in {config.rules_path.name} (backups: store, location, rotation)"

@@ -293,6 +293,13 @@ def problems(rules: RetentionRules, store_kinds: dict[str, str], datamap: Datama
     return out
 
 
+def require_valid(rules: RetentionRules, store_kinds: dict[str, str], datamap: Datamap) -> None:
+    """Refuse to act on rules with any problem, naming them all."""
+    found = problems(rules, store_kinds, datamap)
+    if found:
+        raise ConfigError("retention rules: " + "; ".join(found))
+
+
 def _conflicts(rules: RetentionRules, datamap: Datamap) -> list[str]:
     claims = [
         (t.rule, _claim(t, datamap), t.rule.category) for rule in rules.rules for t in targets(rule, datamap)

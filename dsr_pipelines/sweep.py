@@ -29,7 +29,7 @@ from .errors import ConfigError
 from .holds import Hold, Holds, held_findings, held_keys
 from .ledger import metadata
 from .request_store import RequestStore
-from .retention import RetentionRules, Rule, Target, problems, targets
+from .retention import RetentionRules, Rule, Target, require_valid, targets
 
 sweeps_t = sa.Table(
     "dsr_sweeps",
@@ -98,9 +98,7 @@ class Sweeper:
         connector: Callable[[str], Connector],
     ):
         self.kinds = {s.name: s.kind for s in config.settings.stores}
-        found = problems(rules, self.kinds, datamap)
-        if found:
-            raise ConfigError("retention rules: " + "; ".join(found))
+        require_valid(rules, self.kinds, datamap)
         self.config, self.datamap, self.rules, self.rs, self.connector = (
             config,
             datamap,
