@@ -309,12 +309,12 @@ def lift(
     results: dict[int, list[CollectionResult]] = {lift_id: [] for lift_id, _ in lifts}
     now = restrictions.rs.clock()
     for lift_id, targets in lifts:
-        for record in [r for r in restrictions.active(store_name) if r.request_id in targets]:
+        # Read (and decrypted) once per lift: lifting changes only the targets' records.
+        active = restrictions.active(store_name)
+        for record in [r for r in active if r.request_id in targets]:
             spec = store.collections.get(record.collection)
             others = [
-                r.covered
-                for r in restrictions.active(store_name)
-                if r.collection == record.collection and r.request_id not in targets
+                r.covered for r in active if r.collection == record.collection and r.request_id not in targets
             ]
             clear = _without(record.covered, record.previous)
             for other in others:
