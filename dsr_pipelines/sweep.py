@@ -245,7 +245,7 @@ class Sweeper:
         """Per collection of `store`, the keys of records held subjects own: (hold id, keys)."""
         held = self.holds.subjects([h for h in active if h.identity_kind])
         findings = held_findings(self.datamap, self.connector, store, held)
-        return held_keys(self.datamap.stores[store], self.kinds[store], findings) if findings else {}
+        return held_keys(self.datamap.stores[store], self.kinds[store], findings)
 
     def _archiver(self, target: Target, as_of: datetime) -> Callable[[pa.Table], None]:
         """A writer of archived batches into the rule's archive store, one file per batch.
