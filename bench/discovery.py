@@ -25,8 +25,8 @@ import sqlalchemy as sa
 import yaml
 
 from connectors import SqlConnector
-from dsr_pipelines.discovery import StoreReport, classify, discover_store, discover_table
-from dsr_pipelines.recognizers import Analyzer, build_analyzer, load_custom_recognizers
+from dsr_pipelines.discover.recognizers import Analyzer, build_analyzer, load_custom_recognizers
+from dsr_pipelines.discover.scoring import StoreReport, classify, discover_store, discover_table
 
 from . import corpus
 from .pg import scratch_schema

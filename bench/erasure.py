@@ -16,18 +16,18 @@ import os
 import statistics
 import tempfile
 import time
-from contextlib import closing
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
 
 from connectors import SqlConnector
-from dsr_pipelines import api, shop
-from dsr_pipelines.config import load_config
-from dsr_pipelines.datamap import parse_datamap
-from dsr_pipelines.lookup import find_subjects
-from dsr_pipelines.request_store import Subject
+from dsr_pipelines.core.identities import normalise
+from dsr_pipelines.demo import shop
+from dsr_pipelines.intake.api import Dsr
+from dsr_pipelines.plan.datamap.model import parse_datamap
+from dsr_pipelines.plan.lookup import find_subjects
+from dsr_pipelines.state.requests import Subject
 
 from .pg import scratch_schema
 
@@ -57,13 +57,12 @@ def load(url: str, people: list[shop.Person]) -> int:
     return total
 
 
-def erased_rows(config, ids: list[int]) -> int:
-    with closing(api.open_requests(config)) as rs:
-        return sum(r.deleted + r.masked for i in ids for r in rs.results(i))
+def erased_rows(dsr: Dsr, ids: list[int]) -> int:
+    return sum(r.deleted + r.masked for i in ids for r in dsr.status(i).results)
 
 
-def submit_all(config, people: list[shop.Person]) -> list[int]:
-    return [api.submit(config, p.tenant, "erasure", [f"email={p.email}"], "bench", True) for p in people]
+def submit_all(dsr: Dsr, people: list[shop.Person]) -> list[int]:
+    return [dsr.submit(p.tenant, "erasure", [f"email={p.email}"], verified=True).id for p in people]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,9 +96,7 @@ def main(argv: list[str] | None = None) -> None:
                 }
             )
         )
-        config = load_config(work / "dsr.yaml")
-        config_path = str(work / "dsr.yaml")
-        instance = api.dagster_instance(config)
+        dsr = Dsr(work / "dsr.yaml", actor="bench")
 
         # Access lookup of one subject, through the datamap's traversal (indexed), median of 30.
         store_map = parse_datamap({"stores": {"shop": shop.DATAMAP}}).stores["shop"]
@@ -107,30 +104,31 @@ def main(argv: list[str] | None = None) -> None:
         find_subjects(store_map, connector, [Subject(0, people[-1].tenant, ())])  # warm up reflection
         timings = []
         for p in people[-30:]:
-            subject = Subject(1, p.tenant, (api.parse_identities(config, [f"email={p.email}"])[0],))
+            subject = Subject(1, p.tenant, (normalise("email", p.email),))
             t0 = time.perf_counter()
             found = find_subjects(store_map, connector, [subject])
             timings.append(time.perf_counter() - t0)
-            assert sum(t.num_rows for t in found.values()) >= 10
+            assert sum(t.num_rows for t in found.tables.values()) >= 10
         connector.close()
         access_ms = statistics.median(timings) * 1000
 
         n = args.subjects
-        batch_ids = submit_all(config, people[:n])
+        batch_ids = submit_all(dsr, people[:n])
         t0 = time.perf_counter()
-        outcome = api.run(config, config_path, batch_ids, "bench", instance=instance)
+        outcome = dsr.run(batch_ids)
         batched = time.perf_counter() - t0
         assert outcome.all_completed, outcome.states
-        batch_rows = erased_rows(config, batch_ids)
+        batch_rows = erased_rows(dsr, batch_ids)
 
         single_people = people[n : 2 * n] if args.full else people[n : n + args.sample]
-        single_ids = submit_all(config, single_people)
+        single_ids = submit_all(dsr, single_people)
         t0 = time.perf_counter()
         for request_id in single_ids:
-            assert api.run(config, config_path, [request_id], "bench", instance=instance).all_completed
+            assert dsr.run([request_id]).all_completed
         measured = time.perf_counter() - t0
         single = measured * n / len(single_ids)
-        single_rows = erased_rows(config, single_ids) * n / len(single_ids)
+        single_rows = erased_rows(dsr, single_ids) * n / len(single_ids)
+        dsr.close()
 
         how = "measured" if args.full else f"extrapolated from {len(single_ids)} runs ({measured:.1f}s)"
         print(

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from connectors import Age, Expiry, ExpiryCount, SqlConnector
-from dsr_pipelines.retention import Rule
+from dsr_pipelines.retain.rules import Rule
 
 from .pg import scratch_schema
 

@@ -67,6 +67,30 @@ def matches(table: pa.Table, keys: pa.Table) -> pa.Array:
     return mask_at(table.num_rows, joined["_pos"].to_numpy())
 
 
+def with_join_keys(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """`table` with `_k0`, `_k1`, ... holding `columns` as text: join keys that meet across types."""
+    for i, name in enumerate(columns):
+        table = table.append_column(f"_k{i}", pc.cast(table[name], pa.string()))
+    return table
+
+
+def drop_join_keys(table: pa.Table, n: int) -> pa.Table:
+    return table.drop_columns([f"_k{i}" for i in range(n)])
+
+
+def unique_rows(table: pa.Table) -> pa.Table:
+    return table.group_by(table.column_names, use_threads=False).aggregate([])
+
+
+def distinct(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The first row of each distinct tuple of `columns` (other columns may be of any type)."""
+    keyed = with_join_keys(table.select(list(columns)), columns).drop_columns(list(columns))
+    keyed = keyed.append_column("_i", pa.array(range(table.num_rows), pa.int64()))
+    on = [f"_k{i}" for i in range(len(columns))]
+    first = keyed.group_by(on, use_threads=False).aggregate([("_i", "min")])["_i_min"]
+    return table.take(pc.take(first, pc.sort_indices(first)))
+
+
 def none_of(n: int) -> pa.Array:
     return pa.array(np.zeros(n, dtype=bool))
 

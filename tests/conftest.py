@@ -1,9 +1,13 @@
-"""Fixtures: a clean database per test on SQLite, PostgreSQL and MariaDB, a clean S3 bucket on a
-real SeaweedFS server, and a dsr project around them.
+"""Fixtures: a clean database per test on SQLite, PostgreSQL or MariaDB, a clean S3 bucket on a
+real SeaweedFS server, a dsr project around them, and one Dagster instance for the whole session.
 
 PostgreSQL and MariaDB are the machine's services (127.0.0.1); SeaweedFS is started once per run
 (tests/s3server.py). Locally a missing service skips its tests; under CI=true it fails them, so
 a green CI run means every backend was exercised.
+
+Projects use SQLite unless a test asks for the three databases, where the dialect matters:
+
+    @pytest.mark.parametrize("project", BACKENDS, indirect=True)   # or "stores"
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
-from dsr_pipelines import shop, shopfiles
-from dsr_pipelines.cli import app
-from dsr_pipelines.config import load_config
-from dsr_pipelines.request_store import RequestStore
+from dsr_pipelines.core.config import load_config
+from dsr_pipelines.demo import files as shopfiles
+from dsr_pipelines.demo import shop
+from dsr_pipelines.intake.cli import app
+from dsr_pipelines.state.db import StateDB
 
 from . import s3server
 
@@ -118,12 +123,20 @@ def bucket(s3_server) -> str:
     return s3_server.new_bucket()
 
 
+@pytest.fixture(scope="session")
+def dagster_home(tmp_path_factory) -> Path:
+    """One Dagster instance for the session (every CLI run and job execution uses it)."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
 @pytest.fixture(autouse=True)
-def master_key(monkeypatch):
+def master_key(monkeypatch, dagster_home):
     key = base64.b64encode(b"k" * 32).decode()
     monkeypatch.setenv("DSR_MASTER_KEY", key)
     monkeypatch.delenv("DSR_CONFIG", raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     # Dummy AWS credentials and no instance metadata: nothing may reach a real cloud.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "dummy-not-used")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-not-used")
@@ -184,9 +197,9 @@ class Project:
         )
         return int(result.stdout.strip())
 
-    def requests(self) -> RequestStore:
+    def db(self) -> StateDB:
         config = load_config(self.config_path)
-        return RequestStore(config.request_store_url, config.keys())
+        return StateDB(config.request_store_url, config.keys())
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.shop_url)
@@ -214,14 +227,15 @@ def make_project(root: Path, shop_url: str, n: int = 20) -> Project:
     return project
 
 
-@pytest.fixture
-def project(tmp_path, db_url) -> Project:
-    return make_project(tmp_path, db_url)
+def _backend(request) -> str:
+    """The database a fixture was asked for (`indirect` parametrization), SQLite by default."""
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture
-def sqlite_project(tmp_path, sqlite_url) -> Project:
-    return make_project(tmp_path, sqlite_url)
+def project(request, tmp_path) -> Project:
+    for url in fresh_database(_backend(request), tmp_path):
+        yield make_project(tmp_path, url)
 
 
 @dataclass
@@ -245,6 +259,13 @@ class Stores:
 
     def status(self, request_id: int) -> dict:
         return json.loads(self.project.cli("status", str(request_id), "--json").stdout)
+
+
+@pytest.fixture
+def stores(request, tmp_path, s3_server, bucket, monkeypatch) -> Stores:
+    """The shop (SQLite unless parametrized), its lake and its bucket, one project over all three."""
+    for url in fresh_database(_backend(request), tmp_path):
+        yield make_stores(tmp_path, url, s3_server, bucket, monkeypatch)
 
 
 def make_stores(tmp_path: Path, shop_url: str, s3_server, bucket: str, monkeypatch) -> Stores:

@@ -6,12 +6,16 @@ import copy
 import json
 from contextlib import closing
 
+import pytest
 import sqlalchemy as sa
 
 from connectors import open_store
-from dsr_pipelines import processing, shop
-from dsr_pipelines.config import load_config
-from dsr_pipelines.datamap import load_datamap
+from dsr_pipelines.core.config import load_config
+from dsr_pipelines.demo import shop
+from dsr_pipelines.plan.datamap.model import load_datamap
+from dsr_pipelines.service import per_store
+
+from .conftest import BACKENDS
 
 
 def _submit(project, *identity: str):
@@ -21,7 +25,7 @@ def _submit(project, *identity: str):
     return project.cli(*args, expect=None)
 
 
-def test_malformed_empty_wildcard_and_unknown_identities_are_refused(sqlite_project):
+def test_malformed_empty_wildcard_and_unknown_identities_are_refused(project):
     cases = {
         "email=not-an-email": "not a valid email address",
         "email=": "empty",
@@ -31,48 +35,48 @@ def test_malformed_empty_wildcard_and_unknown_identities_are_refused(sqlite_proj
         "ssn=123-45-6789": "no datamap field has this identity kind",
     }
     for pair, message in cases.items():
-        result = _submit(sqlite_project, pair)
+        result = _submit(project, pair)
         assert result.exit_code == 2, pair
         assert message in result.stderr, (pair, result.stderr)
         value = pair.partition("=")[2]
         assert not value or value not in result.stderr  # the value is never echoed
         assert "Traceback" not in result.stderr
-    assert json.loads(sqlite_project.cli("list", "--json").stdout) == []
+    assert json.loads(project.cli("list", "--json").stdout) == []
 
 
-def test_identities_are_normalised_before_lookup(sqlite_project):
-    person = sqlite_project.people[0]
+def test_identities_are_normalised_before_lookup(project):
+    person = project.people[0]
     shouted = f"  {person.email.upper()} "
-    request_id = int(_submit(sqlite_project, f"email={shouted}", "phone=+44 7700 900001").stdout)
-    with closing(sqlite_project.requests()) as rs:
-        (subject,) = rs.subjects([request_id])
+    request_id = int(_submit(project, f"email={shouted}", "phone=+44 7700 900001").stdout)
+    with closing(project.db()) as db:
+        (subject,) = db.requests.subjects([request_id])
     assert {(i.kind, i.value) for i in subject.identities} == {
         ("email", person.email),
         ("phone", "+447700900001"),
     }
 
 
-def test_unknown_store_and_bad_config_are_named(sqlite_project):
-    result = sqlite_project.cli("datamap", "init", "--store", "nope", expect=2)
+def test_unknown_store_and_bad_config_are_named(project):
+    result = project.cli("datamap", "init", "--store", "nope", expect=2)
     assert "unknown store 'nope'" in result.stderr
-    sqlite_project.write_config(response_period="P1X")
-    result = sqlite_project.cli("list", expect=2)
+    project.write_config(response_period="P1X")
+    result = project.cli("list", expect=2)
     assert "response_period" in result.stderr and "ISO-8601" in result.stderr
 
 
-def test_unverified_and_unknown_requests_do_not_run(sqlite_project):
-    person = sqlite_project.people[0]
-    request_id = sqlite_project.cli(
+def test_unverified_and_unknown_requests_do_not_run(project):
+    person = project.people[0]
+    request_id = project.cli(
         "submit", "--tenant", person.tenant, "--type", "access", "--identity", f"email={person.email}"
     ).stdout.strip()
-    assert "verify it first" in sqlite_project.cli("run", request_id, expect=2).stderr
-    assert "no request 999" in sqlite_project.cli("run", "999", expect=2).stderr
-    sqlite_project.cli("verify", request_id)
-    sqlite_project.cli("run", request_id)
+    assert "verify it first" in project.cli("run", request_id, expect=2).stderr
+    assert "no request 999" in project.cli("run", "999", expect=2).stderr
+    project.cli("verify", request_id)
+    project.cli("run", request_id)
 
 
-def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(sqlite_project, tmp_path):
-    project = sqlite_project
+def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(project, tmp_path):
+    project = project
     crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
     person = project.people[4]
     project.write_config(
@@ -115,21 +119,21 @@ def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(sqlit
     assert json.loads(project.cli("status", str(request_id), "--json").stdout)["state"] == "completed"
 
 
-def test_crash_after_store_commit_resumes_without_double_effects(sqlite_project):
-    project = sqlite_project
+def test_crash_after_store_commit_resumes_without_double_effects(project):
+    project = project
     person = project.people[8]
     request_id = project.submit(person, "erasure")
     config = load_config(project.config_path)
-    with closing(project.requests()) as rs:  # a run that erased the store, then died before recording it
-        rs.start([request_id], "crashed-run")
+    with closing(project.db()) as db:  # a run that erased the store, then died before recording it
+        db.requests.start([request_id], "crashed-run")
 
         connector = open_store("shop", "sql", project.shop_url)
-        processing.erase(
+        per_store.erase(
             "shop",
             load_datamap(config.datamap_path).stores["shop"],
             connector,
-            rs.subjects([request_id]),
-            rs.keys,
+            db.requests.subjects([request_id]),
+            db.keys,
         )
         connector.close()
     after_crash = project.snapshot()
@@ -140,6 +144,7 @@ def test_crash_after_store_commit_resumes_without_double_effects(sqlite_project)
     assert [h["to"] for h in status["history"]] == ["received", "verified", "running", "running", "completed"]
 
 
+@pytest.mark.parametrize("project", BACKENDS, indirect=True)
 def test_a_failing_statement_rolls_back_the_whole_store_and_leaks_no_values(project):
     """One transaction per store: addresses deleted before the failing mask come back."""
     broken = copy.deepcopy(shop.DATAMAP)
@@ -157,23 +162,24 @@ def test_a_failing_statement_rolls_back_the_whole_store_and_leaks_no_values(proj
     project.cli("run", str(request_id))
 
 
-def test_crash_after_every_store_recorded_but_before_finishing_resumes(sqlite_project):
-    project = sqlite_project
+def test_crash_after_every_store_recorded_but_before_finishing_resumes(project):
+    project = project
     person = project.people[9]
     request_id = project.submit(person, "erasure")
     config = load_config(project.config_path)
-    with closing(project.requests()) as rs:  # every store done and recorded, then the run died
-        rs.start([request_id], "crashed-run")
+    with closing(project.db()) as db:  # every store done and recorded, then the run died
+        db.requests.start([request_id], "crashed-run")
         connector = open_store("shop", "sql", project.shop_url)
-        outcome = processing.erase(
+        outcome = per_store.erase(
             "shop",
             load_datamap(config.datamap_path).stores["shop"],
             connector,
-            rs.subjects([request_id]),
-            rs.keys,
+            db.requests.subjects([request_id]),
+            db.keys,
         )
         connector.close()
-        rs.record_store(request_id, "shop", "done", outcome.summary.results[request_id], "crashed-run")
+        results = outcome.summary.results[request_id]
+        db.results.record_store(request_id, "shop", "done", results, "crashed-run")
     project.cli("run", str(request_id))
     status = json.loads(project.cli("status", str(request_id), "--json").stdout)
     assert status["state"] == "completed" and status["probe"]["residual"] == 0

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from typer.testing import CliRunner
 
-from dsr_pipelines import shop
-from dsr_pipelines.cli import app
+from dsr_pipelines.demo import shop
+from dsr_pipelines.intake.cli import app
 
 
-def test_submit_json_due_dates_per_tenant_and_extension(sqlite_project):
-    p = sqlite_project
+def test_submit_json_due_dates_per_tenant_and_extension(project):
+    p = project
     p.write_config(response_period="P1M", tenants={"globex": {"response_period": "P14D"}})
     acme = next(x for x in p.people if x.tenant == "acme")
     globex = next(x for x in p.people if x.tenant == "globex")
@@ -40,8 +40,8 @@ def test_submit_json_due_dates_per_tenant_and_extension(sqlite_project):
     assert events[-1]["event"] == "due_date_extended"
 
 
-def test_run_pending_runs_every_verified_request_and_only_those(sqlite_project):
-    p = sqlite_project
+def test_run_pending_runs_every_verified_request_and_only_those(project):
+    p = project
     verified = [p.submit(x, "access") for x in p.people[:2]]
     waiting = p.cli(
         "submit",
@@ -58,8 +58,8 @@ def test_run_pending_runs_every_verified_request_and_only_those(sqlite_project):
     assert "nothing to run" in p.cli("run", "--pending").stderr
 
 
-def test_config_found_through_env_and_store_url_from_env(sqlite_project, monkeypatch, tmp_path):
-    p = sqlite_project
+def test_config_found_through_env_and_store_url_from_env(project, monkeypatch, tmp_path):
+    p = project
     p.write_config(stores=[{"name": "shop", "kind": "sql", "url_env": "SHOP_URL"}])
     monkeypatch.setenv("DSR_CONFIG", str(p.config_path))
     elsewhere = tmp_path / "elsewhere"
@@ -79,8 +79,8 @@ def test_config_found_through_env_and_store_url_from_env(sqlite_project, monkeyp
     assert missing.exit_code == 2 and "no configuration at dsr.yaml" in missing.stderr
 
 
-def test_datamap_naming_a_missing_column_fails_the_run_clearly_and_changes_nothing(sqlite_project):
-    p = sqlite_project
+def test_datamap_naming_a_missing_column_fails_the_run_clearly_and_changes_nothing(project):
+    p = project
     broken = copy.deepcopy(shop.DATAMAP)
     broken["collections"]["support_tickets"]["fields"]["contact_email"] = {
         "category": "email",

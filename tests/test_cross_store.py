@@ -13,17 +13,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from dsr_pipelines import links, shop, shopfiles
-from dsr_pipelines.config import load_config
-from dsr_pipelines.datamap import load_datamap
-from dsr_pipelines.stores import open_connector
+from dsr_pipelines.demo import files as shopfiles
+from dsr_pipelines.demo import shop
+from dsr_pipelines.service import batch
+from dsr_pipelines.service.workspace import Workspace
 
-from .conftest import Stores, files_containing, make_stores
-
-
-@pytest.fixture
-def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    return make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
+from .conftest import BACKENDS, files_containing
 
 
 def _counts(status: dict) -> dict[tuple[str, str], dict]:
@@ -65,11 +60,8 @@ def test_access_request_covers_the_shop_the_lake_and_the_bucket(stores, tmp_path
     assert sources[("files", "newsletter")]["recipients"] == ["mailing provider"]
 
 
-def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(stores, tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
+def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(stores, dagster_home):
     person = stores.project.people[6]
     cid = person.customer_id
     events_before, objects_before = stores.events(), stores.objects()
@@ -98,11 +90,11 @@ def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(st
     assert counts[("files", "profiles")]["deleted"] == 2
     assert counts[("files", "newsletter")]["deleted"] == 1
     assert counts[("files", "app_logs")]["deleted"] == 1
-    with closing(stores.project.requests()) as rs, rs.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM dsr_request_links")).scalar() == 0
+    with closing(stores.project.db()) as db:
+        assert db.links.count() == 0
 
     needles = [person.email, person.phone, person.name, f"users/{cid}/"]
-    assert files_containing(home, needles) == []
+    assert files_containing(dagster_home, needles) == []
 
 
 def test_links_recorded_before_any_change_let_a_resumed_erasure_reach_the_other_stores(stores):
@@ -111,13 +103,9 @@ def test_links_recorded_before_any_change_let_a_resumed_erasure_reach_the_other_
     person = p.people[5]  # nobody was referred by them, so their customer row can go
     cid = person.customer_id
     request_id = p.submit(person, "erasure")
-    config = load_config(p.config_path)
-    datamap = load_datamap(config.datamap_path)
-    with closing(p.requests()) as rs:  # a first run recorded the links and erased the shop, then died
-        rs.start([request_id], "crashed-run")
-        assert (
-            links.refresh(rs, datamap, lambda name: open_connector(config, name, datamap), [request_id]) == 1
-        )
+    with Workspace.open(p.config_path) as ws:  # a first run recorded the links and erased the shop, then died
+        ws.db.requests.start([request_id], "crashed-run")
+        assert batch.record_links(ws, [request_id]) == 1
         engine = p.engine()
         with engine.begin() as conn:
             orders = "SELECT id FROM orders WHERE customer_id = :c"
@@ -127,7 +115,7 @@ def test_links_recorded_before_any_change_let_a_resumed_erasure_reach_the_other_
                 conn.execute(sa.text(f"DELETE FROM {table} WHERE customer_id = :c"), {"c": cid})
             conn.execute(sa.text("DELETE FROM customers WHERE id = :c"), {"c": cid})
         engine.dispose()
-        rs.record_store(request_id, "shop", "done", [], "crashed-run")
+        ws.db.results.record_store(request_id, "shop", "done", [], "crashed-run")
 
     p.cli("run", str(request_id))
     assert stores.status(request_id)["state"] == "completed"
@@ -265,8 +253,8 @@ def test_dry_run_across_stores_changes_nothing_and_records_no_links(stores):
     counts = {(r["store"], r["collection"]): r for r in plan}
     assert counts[("lake", "events")]["deleted"] == 6 and counts[("files", "profiles")]["deleted"] == 2
     assert stores.events() == events and stores.objects() == objects
-    with closing(p.requests()) as rs, rs.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM dsr_request_links")).scalar() == 0
+    with closing(p.db()) as db:
+        assert db.links.count() == 0
 
 
 def test_the_over_deletion_guard_counts_lake_and_bucket_collections(stores):

@@ -13,9 +13,10 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from dsr_pipelines.jobs import discovery_job
-from dsr_pipelines.resources import RequestStoreResource, resources_for
-from dsr_pipelines.sensors import dsr_job_on_verified_requests
+from dsr_pipelines.orchestration.jobs import discovery_job
+from dsr_pipelines.orchestration.launch import resources
+from dsr_pipelines.orchestration.resources import DsrResource
+from dsr_pipelines.orchestration.sensors import dsr_job_on_verified_requests
 
 from .conftest import files_containing
 
@@ -50,24 +51,28 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     assert {s.default_status for s in repo.schedule_defs} == {dg.DefaultScheduleStatus.STOPPED}
 
 
-def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):
-    p = sqlite_project
+def test_sensor_batches_verified_requests_by_type_with_run_keys(project):
+    p = project
     erasures = [p.submit(person, "erasure") for person in p.people[:3]]
     access = p.submit(p.people[3], "access")
     unverified = p.cli(
         "submit", "--tenant", "acme", "--type", "access", "--identity", f"email={p.people[4].email}"
     ).stdout.strip()
-    resource = RequestStoreResource(config_path=str(p.config_path))
+    resource = DsrResource(config_path=str(p.config_path))
 
     def tick(cursor):
-        with dg.build_sensor_context(cursor=cursor, resources={"requests": resource}) as context:
+        with dg.build_sensor_context(cursor=cursor, resources={"dsr": resource}) as context:
             return dsr_job_on_verified_requests(context)
 
     result = tick(None)
     runs = {r.run_key: r for r in result.run_requests}
     assert set(runs) == {f"erasure:{erasures[0]}-{erasures[-1]}", str(access)}
     batch = runs[f"erasure:{erasures[0]}-{erasures[-1]}"]
-    assert batch.run_config["ops"]["start_requests"]["config"]["request_ids"] == erasures
+    # The ids are asked for once, by the first op; the sensor is the actor.
+    sensor = "sensor:dsr_job_on_verified_requests"
+    assert batch.run_config["ops"] == {
+        "start_requests": {"config": {"request_ids": erasures, "actor": sensor}}
+    }
     assert batch.tags["dsr/kind"] == "erasure"
 
     again = tick(result.cursor)
@@ -77,14 +82,8 @@ def test_sensor_batches_verified_requests_by_type_with_run_keys(sqlite_project):
     assert [r.run_key for r in later.run_requests] == [unverified]
 
 
-def test_no_personal_data_in_dagster_storage_logs_or_run_records(
-    sqlite_project, tmp_path, monkeypatch, caplog, capfd
-):
-    p = sqlite_project
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+def test_no_personal_data_in_dagster_storage_logs_or_run_records(project, dagster_home, caplog, capfd):
+    p = project
     people = p.people[10:14]
     ids = [p.submit(person, "erasure", "--identity", f"phone={person.phone}") for person in people[:2]]
     ids += [p.submit(person, "access") for person in people[2:]]
@@ -92,10 +91,10 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     p.cli("run", *map(str, ids), "--verbose")
 
     needles = [v for person in people for v in (person.email, person.phone, person.name)]
-    assert files_containing(home, needles) == []
+    assert files_containing(dagster_home, needles) == []
     instance = dg.DagsterInstance.get()
-    runs = instance.get_runs()
-    assert runs
+    runs = instance.get_runs(dg.RunsFilter(tags={"dsr/batch": f"{ids[0]}-{ids[-1]}"}))
+    assert runs and list(dagster_home.rglob("*.pickle"))  # the runs and their outputs are there
     records = json.dumps([(r.run_config, r.tags) for r in runs], default=str)
     events = json.dumps([str(e) for r in runs for e in instance.all_logs(r.run_id)])
     logs = caplog.text + "".join(capfd.readouterr())
@@ -110,26 +109,27 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(
     )
 
 
-def test_discovery_job_logs_findings_and_keeps_values_out_of_dagster(sqlite_project, tmp_path, caplog):
-    p = sqlite_project
+def test_discovery_job_logs_proposals_and_keeps_values_out_of_dagster(project, dagster_home, caplog):
+    p = project
     spec = yaml.safe_load((p.root / "datamap.yaml").read_text())
     del spec["stores"]["shop"]["collections"]["addresses"]
     (p.root / "datamap.yaml").write_text(yaml.safe_dump(spec))
     before = (p.root / "datamap.yaml").read_text()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    instance = dg.DagsterInstance.local_temp(str(home), overrides={"telemetry": {"enabled": False}})
     caplog.set_level(logging.DEBUG)
     result = discovery_job.execute_in_process(
-        instance=instance, resources=resources_for(str(p.config_path)), run_config={}
+        instance=dg.DagsterInstance.get(),
+        resources=resources(p.config_path),
+        run_config={"ops": {"discover_stores": {"config": {"actor": "ops:ann"}}}},
     )
     assert result.success
     assert result.output_for_node("discover_stores")["shop"]["add_collection"] == 1
     assert (p.root / "datamap.yaml").read_text() == before  # proposals wait for review
-    listed = p.cli("discover", "findings").stdout
+    listed = p.cli("discover", "changes").stdout
     assert "add_collection" in listed and "addresses" in listed
+    (event,) = [e for e in json.loads(p.cli("audit", "show").stdout) if e["event"] == "discovery_run"]
+    assert event["actor"] == "ops:ann"
     needles = [v for person in p.people for v in (person.email, person.phone, person.name)]
-    assert files_containing(home, needles) == []
+    assert files_containing(dagster_home, needles) == []
     assert not [n for n in needles if n in caplog.text]
 
 

@@ -6,8 +6,8 @@ import copy
 
 import yaml
 
-from dsr_pipelines import shop
-from dsr_pipelines.datamap import load_datamap
+from dsr_pipelines.demo import shop
+from dsr_pipelines.plan.datamap.model import load_datamap
 
 
 def test_init_drafts_keys_references_and_identity_guesses(project):
@@ -33,7 +33,7 @@ def test_init_drafts_keys_references_and_identity_guesses(project):
     assert "already maps store shop" in project.cli("datamap", "init", "--store", "shop", expect=2).stderr
 
 
-def test_check_reports_every_problem_with_its_key_path(sqlite_project):
+def test_check_reports_every_problem_with_its_key_path(project):
     broken = copy.deepcopy(shop.DATAMAP)
     cols = broken["collections"]
     cols["customers"]["fields"]["shoe_size"] = {"category": "physical"}
@@ -42,8 +42,8 @@ def test_check_reports_every_problem_with_its_key_path(sqlite_project):
     cols["invoices"] = {"primary_key": ["id"], "fields": {"email": {"category": "email"}}}
     cols["returns"]["references"][0]["to_fields"] = ["order_id", "line_number"]
     cols["loops"] = {"fields": {}, "references": [{"fields": ["a"], "to": "loops", "to_fields": ["b"]}]}
-    sqlite_project.write_datamap({"shop": broken, "warehouse": {"collections": {}}})
-    result = sqlite_project.cli("datamap", "check", expect=1)
+    project.write_datamap({"shop": broken, "warehouse": {"collections": {}}})
+    result = project.cli("datamap", "check", expect=1)
     expected = [
         "stores.warehouse: unknown store",
         "stores.shop.collections.customers.fields.shoe_size: no such column in customers",
@@ -58,18 +58,17 @@ def test_check_reports_every_problem_with_its_key_path(sqlite_project):
         assert line in text, line
 
 
-def test_static_errors_name_the_setting(sqlite_project):
+def test_static_errors_name_the_setting(project):
     broken = copy.deepcopy(shop.DATAMAP)
     broken["collections"]["orders"].pop("legal_basis")
-    (sqlite_project.root / "datamap.yaml").write_text(
-        yaml.safe_dump({"version": 1, "stores": {"shop": broken}})
-    )
-    result = sqlite_project.cli("datamap", "check", expect=2)
+    (project.root / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": broken}}))
+    result = project.cli("datamap", "check", expect=2)
     assert "stores.shop.collections.orders" in result.stderr and "legal_basis" in result.stderr
 
 
 def test_object_lake_and_cross_store_settings_are_checked_with_their_key_paths():
-    from dsr_pipelines.datamap import parse_datamap, static_problems
+    from dsr_pipelines.plan.datamap.check import static_problems
+    from dsr_pipelines.plan.datamap.model import parse_datamap
 
     datamap = parse_datamap(
         {
@@ -119,7 +118,8 @@ def test_object_lake_and_cross_store_settings_are_checked_with_their_key_paths()
 
 
 def test_stores_that_reference_each_other_in_a_cycle_are_refused():
-    from dsr_pipelines.datamap import parse_datamap, static_problems
+    from dsr_pipelines.plan.datamap.check import static_problems
+    from dsr_pipelines.plan.datamap.model import parse_datamap
 
     link = {"fields": ["id"], "to": "t", "to_fields": ["id"]}
     datamap = parse_datamap(

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 from faker import Faker
 
-from dsr_pipelines.discovery import classify, mask_example, name_hint
-from dsr_pipelines.errors import ConfigError
-from dsr_pipelines.recognizers import build_analyzer, load_custom_recognizers
+from dsr_pipelines.core.errors import ConfigError
+from dsr_pipelines.discover.recognizers import build_analyzer, load_custom_recognizers
+from dsr_pipelines.discover.scoring import classify, mask_example, name_hint
 
 
 @pytest.fixture(scope="module")

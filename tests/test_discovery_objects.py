@@ -7,20 +7,19 @@ import json
 import pytest
 import yaml
 
-from dsr_pipelines import shop
-from dsr_pipelines.datamap import load_datamap, static_problems
-
-from .conftest import make_stores
+from dsr_pipelines.demo import shop
+from dsr_pipelines.plan.datamap.check import static_problems
+from dsr_pipelines.plan.datamap.model import load_datamap
 
 
 @pytest.fixture
-def stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch):
-    stores = make_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch)
+def unmapped(stores):
     stores.project.write_datamap({"shop": shop.DATAMAP})  # the lake and the bucket are not mapped yet
     return stores
 
 
-def test_discovery_proposes_lake_and_bucket_collections_with_where_they_live(stores):
+def test_discovery_proposes_lake_and_bucket_collections_with_where_they_live(unmapped):
+    stores = unmapped
     p = stores.project
     result = p.cli("discover", "--store", "lake", "--store", "files", "--json")
     report = json.loads(result.stdout)
@@ -56,7 +55,8 @@ def test_discovery_proposes_lake_and_bucket_collections_with_where_they_live(sto
     assert not [e for e in emails if e in (p.root / "datamap.proposal.yaml").read_text()]
 
 
-def test_an_applied_proposal_runs_a_request_over_the_discovered_collections(stores):
+def test_an_applied_proposal_runs_a_request_over_the_discovered_collections(unmapped):
+    stores = unmapped
     p = stores.project
     p.cli("discover", "--store", "lake", "--store", "files", "--apply")
     mapped = load_datamap(p.root / "datamap.yaml")

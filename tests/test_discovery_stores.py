@@ -12,9 +12,9 @@ import yaml
 from sqlalchemy.dialects import mysql
 
 from connectors import SqlConnector
-from dsr_pipelines import shop
-from dsr_pipelines.discovery import discover_store
-from dsr_pipelines.recognizers import build_analyzer
+from dsr_pipelines.demo import shop
+from dsr_pipelines.discover.recognizers import build_analyzer
+from dsr_pipelines.discover.scoring import discover_store
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +167,8 @@ def _reviewable_map() -> dict:
     return spec
 
 
-def test_cli_proposes_merges_and_lists_findings(sqlite_project):
-    p = sqlite_project
+def test_cli_proposes_merges_and_lists_proposed_changes(project):
+    p = project
     p.write_datamap({"shop": _reviewable_map()})
     before = (p.root / "datamap.yaml").read_text()
     result = p.cli("discover", "--store", "shop")
@@ -191,18 +191,18 @@ def test_cli_proposes_merges_and_lists_findings(sqlite_project):
     assert merged["customers"]["fields"]["phone"]["category"] == "address"  # reviewed: kept, reported
     assert merged["returns"]["fields"]["id"] == {"category": "email"}  # gone: reported, not deleted
 
-    listed = json.loads(p.cli("discover", "findings", "--json").stdout)
+    listed = json.loads(p.cli("discover", "changes", "--json").stdout)
     kinds = {(f["kind"], f["path"].rsplit(".", 1)[-1]) for f in listed}
     assert ("conflict", "phone") in kinds and ("gone", "id") in kinds and ("gone", "sku") in kinds
     assert ("add_collection", "addresses") in kinds and ("add_field", "body") in kinds
 
     p.cli("discover", "--store", "shop")  # after --apply, the latest run has nothing left to add
-    latest = {f["kind"] for f in json.loads(p.cli("discover", "findings", "--json").stdout)}
+    latest = {f["kind"] for f in json.loads(p.cli("discover", "changes", "--json").stdout)}
     assert latest == {"conflict", "gone"}
 
 
-def test_cli_output_and_storage_hold_no_sampled_values(sqlite_project):
-    p = sqlite_project
+def test_cli_output_and_storage_hold_no_sampled_values(project):
+    p = project
     out = p.cli("discover", "--store", "shop")
     as_json = p.cli("discover", "--store", "shop", "--json")
     json.loads(as_json.stdout)
@@ -215,8 +215,8 @@ def test_cli_output_and_storage_hold_no_sampled_values(sqlite_project):
     assert "***@" in out.stdout  # masked examples only
 
 
-def test_cli_bad_store_names_and_unreachable_stores(sqlite_project):
-    p = sqlite_project
+def test_cli_bad_store_names_and_unreachable_stores(project):
+    p = project
     result = p.cli("discover", "--store", "nope", expect=2)
     assert "unknown store 'nope'" in result.stderr
     p.write_config(

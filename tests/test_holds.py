@@ -7,12 +7,9 @@ from datetime import datetime
 
 import dagster as dg
 
-from dsr_pipelines import api
-from dsr_pipelines.config import load_config
-from dsr_pipelines.holds import Holds
-from dsr_pipelines.ledger import Ledger
-from dsr_pipelines.resources import RequestStoreResource
-from dsr_pipelines.sensors import dsr_job_on_released_holds
+from dsr_pipelines.intake.api import Dsr
+from dsr_pipelines.orchestration.resources import DsrResource
+from dsr_pipelines.orchestration.sensors import dsr_job_on_released_holds
 
 
 def hold(project, *args: str) -> int:
@@ -28,8 +25,8 @@ def rows_of(project, person) -> dict[str, int]:
 
 
 def tick(project):
-    resource = RequestStoreResource(config_path=str(project.config_path))
-    with dg.build_sensor_context(resources={"requests": resource}) as context:
+    resource = DsrResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"dsr": resource}) as context:
         return dsr_job_on_released_holds(context)
 
 
@@ -84,7 +81,7 @@ def test_an_erasure_that_meets_a_hold_completes_the_rest_and_runs_again_on_relea
     listed = {h["id"]: h for h in json.loads(project.cli("hold", "list", "--json").stdout)}
     assert listed[subject_hold]["state"] == "released" and listed[tickets_hold]["state"] == "active"
     assert listed[subject_hold]["reason"] == "litigation 17"
-    ledger = Ledger(project.requests().engine).events()
+    ledger = json.loads(project.cli("audit", "show").stdout)
     kinds = [e["event"] for e in ledger]
     assert kinds.count("hold_added") == 2 and kinds.count("hold_released") == 1
     text = json.dumps(ledger, default=str)
@@ -145,16 +142,13 @@ def test_bad_holds_are_refused_with_a_clear_message(project):
     assert "already released" in project.cli("hold", "release", str(hold_id), expect=2).stderr
 
 
-def test_a_hold_ends_by_itself_at_its_until_date(sqlite_project):
-    config = load_config(sqlite_project.config_path)
+def test_a_hold_ends_by_itself_at_its_until_date(project):
     until = datetime(2030, 1, 1)
-    api.add_hold(config, "acme", "audit", "tester", store="shop", collection="orders", until=until)
-    rs = api.open_requests(config)
-    holds = Holds(rs)
-    assert [h.collection for h in holds.active()] == ["orders"]
-    rs.clock = lambda: datetime(2030, 1, 2)
-    assert holds.active() == []
-    rs.close()
+    with Dsr(project.config_path, actor="tester") as dsr:
+        dsr.add_hold("acme", "audit", store="shop", collection="orders", until=until)
+        assert [(h.collection, state) for h, state in dsr.holds()] == [("orders", "active")]
+        dsr.ws.db.clock = lambda: datetime(2030, 1, 2)
+        assert [state for _, state in dsr.holds()] == ["expired"]
 
 
 def test_a_hold_on_one_identity_meets_an_erasure_asked_by_another(project):

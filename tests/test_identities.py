@@ -7,10 +7,10 @@ from cryptography.exceptions import InvalidTag
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsr_pipelines.durations import Duration, parse_duration
-from dsr_pipelines.errors import ConfigError, IdentityError
-from dsr_pipelines.identities import normalise
-from dsr_pipelines.keys import Keys
+from dsr_pipelines.core.durations import Duration, parse_duration
+from dsr_pipelines.core.errors import ConfigError, IdentityError
+from dsr_pipelines.core.identities import normalise
+from dsr_pipelines.core.keys import Keys
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsr_pipelines.ledger import audit_events
+from dsr_pipelines.core.identities import Identity
+from dsr_pipelines.state.schema import audit_events_t as audit_events
 
 
-def test_events_of_a_request_and_no_identity_in_clear(sqlite_project):
-    person = sqlite_project.people[1]
-    request_id = sqlite_project.submit(person, "erasure")
-    sqlite_project.cli("run", str(request_id))
-    events = json.loads(sqlite_project.cli("audit", "show", "--request", str(request_id)).stdout)
+def test_events_of_a_request_and_no_identity_in_clear(project):
+    person = project.people[1]
+    request_id = project.submit(person, "erasure")
+    project.cli("run", str(request_id))
+    events = json.loads(project.cli("audit", "show", "--request", str(request_id)).stdout)
     names = [e["event"] for e in events]
     assert names[:3] == ["submitted", "verified", "running"]
     assert "store_done" in names and names[-2:] == ["completed", "identities_removed"]
@@ -25,11 +26,9 @@ def test_events_of_a_request_and_no_identity_in_clear(sqlite_project):
     assert json.loads(store_event["details"])["deleted"] > 0
     text = json.dumps(events)
     assert person.email not in text and person.name not in text and person.phone not in text
-    with closing(sqlite_project.requests()) as rs:
-        from dsr_pipelines.identities import Identity
-
-        assert rs.keys.subject_ref(Identity("email", person.email)) in events[0]["subject_refs"]
-    assert "ledger intact" in sqlite_project.cli("audit", "verify").stdout
+    with closing(project.db()) as db:
+        assert db.keys.subject_ref(Identity("email", person.email)) in events[0]["subject_refs"]
+    assert "ledger intact" in project.cli("audit", "verify").stdout
 
 
 def _tamper(project, seq: int, column: str, value) -> None:
@@ -39,11 +38,11 @@ def _tamper(project, seq: int, column: str, value) -> None:
     engine.dispose()
 
 
-def test_editing_one_event_breaks_verification_naming_it(sqlite_project):
-    for person in sqlite_project.people[:3]:
-        sqlite_project.submit(person, "access")
-    _tamper(sqlite_project, 4, "details", '{"type": "erasure"}')
-    result = sqlite_project.cli("audit", "verify", expect=1)
+def test_editing_one_event_breaks_verification_naming_it(project):
+    for person in project.people[:3]:
+        project.submit(person, "access")
+    _tamper(project, 4, "details", '{"type": "erasure"}')
+    result = project.cli("audit", "verify", expect=1)
     assert "event 4" in result.stderr
 
 
@@ -54,14 +53,14 @@ def test_editing_one_event_breaks_verification_naming_it(sqlite_project):
         ["at", "actor", "tenant", "event", "subject_refs", "details", "prev_hash", "hash"]
     ),
 )
-def test_any_single_change_is_flagged(sqlite_project, seq, column):
-    with closing(sqlite_project.requests()) as rs:
-        if not rs.ledger.events():
-            for person in sqlite_project.people[:3]:
-                sqlite_project.submit(person, "access")
-        original = next(e for e in rs.ledger.events() if e["seq"] == seq)
-        _tamper(sqlite_project, seq, column, "x" + str(original[column]))
-        verdict = rs.ledger.verify()
-        _tamper(sqlite_project, seq, column, original[column])
+def test_any_single_change_is_flagged(project, seq, column):
+    with closing(project.db()) as db:
+        if not db.ledger.events():
+            for person in project.people[:3]:
+                project.submit(person, "access")
+        original = next(e for e in db.ledger.events() if e["seq"] == seq)
+        _tamper(project, seq, column, "x" + str(original[column]))
+        verdict = db.ledger.verify()
+        _tamper(project, seq, column, original[column])
         assert not verdict.ok and verdict.broken_at == seq
-        assert rs.ledger.verify().ok
+        assert db.ledger.verify().ok

@@ -17,14 +17,15 @@ import pyarrow.dataset as ds
 import pytest
 import yaml
 
-from dsr_pipelines.config import load_config
-from dsr_pipelines.jobs import tenant_purge_job
-from dsr_pipelines.purge import read_archive
-from dsr_pipelines.resources import RequestStoreResource, resources_for
-from dsr_pipelines.sensors import tenant_purge_on_due_terminations
-from dsr_pipelines.stores import open_connector
+from dsr_pipelines.core.config import load_config
+from dsr_pipelines.orchestration.jobs import tenant_purge_job
+from dsr_pipelines.orchestration.launch import resources
+from dsr_pipelines.orchestration.resources import DsrResource
+from dsr_pipelines.orchestration.sensors import tenant_purge_on_due_terminations
+from dsr_pipelines.plan.reach import open_connector
+from dsr_pipelines.retain.archive import read_archive
 
-from .conftest import Stores, files_containing, make_stores
+from .conftest import BACKENDS, Stores, files_containing
 
 RULES = {
     "rules": [
@@ -44,13 +45,9 @@ RULES = {
 
 
 @pytest.fixture
-def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    return configured(make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch), monkeypatch)
-
-
-@pytest.fixture
-def sqlite_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch) -> Stores:
-    return configured(make_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch), monkeypatch)
+def tenants(stores, monkeypatch) -> Stores:
+    """The shop, lake and bucket, with two tenants, an archive store and an archiving rule."""
+    return configured(stores, monkeypatch)
 
 
 def configured(made: Stores, monkeypatch) -> Stores:
@@ -81,7 +78,9 @@ def tenants_in(stores: Stores) -> dict[str, set[str]]:
     return out
 
 
-def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(stores, monkeypatch):
+@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
+def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(tenants):
+    stores = tenants
     project = stores.project
     before = tenants_in(stores)
     assert all(v == {"acme", "globex"} for v in before.values())
@@ -109,11 +108,14 @@ def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(st
     assert actions[("files", "profiles")]["records"] == 2 * sum(p.tenant == "acme" for p in project.people)
 
     # The sensor starts the purge once the date plus grace has passed, once per tenant.
-    resource = RequestStoreResource(config_path=str(project.config_path))
-    with dg.build_sensor_context(resources={"requests": resource}) as context:
+    resource = DsrResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"dsr": resource}) as context:
         (run,) = tenant_purge_on_due_terminations(context).run_requests
     assert run.run_key == "purge:acme"
-    assert run.run_config["ops"]["purge_tenant"]["config"]["tenant"] == "acme"
+    assert run.run_config["ops"]["purge_tenant"]["config"] == {
+        "tenant": "acme",
+        "actor": "sensor:tenant_purge_on_due_terminations",
+    }
 
     result = json.loads(project.cli("tenant", "purge", "acme", "--json").stdout)
     assert result["complete"]
@@ -145,19 +147,21 @@ def test_a_due_termination_purges_every_store_archives_invoices_and_certifies(st
     assert not list((project.root / "archive").rglob("*.enc"))
 
 
-def test_a_purge_before_its_date_or_of_an_active_tenant_is_refused(stores):
+def test_a_purge_before_its_date_or_of_an_active_tenant_is_refused(tenants):
+    stores = tenants
     project = stores.project
     before = tenants_in(stores)
     assert "is not terminated" in project.cli("tenant", "purge", "acme", expect=2).stderr
     project.cli("tenant", "terminate", "acme", "--effective", "2099-01-01")
     assert "is due on 2099-01-01" in project.cli("tenant", "purge", "acme", expect=2).stderr
     assert tenants_in(stores) == before
-    resource = RequestStoreResource(config_path=str(project.config_path))
-    with dg.build_sensor_context(resources={"requests": resource}) as context:
+    resource = DsrResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"dsr": resource}) as context:
         assert isinstance(tenant_purge_on_due_terminations(context), dg.SkipReason)
 
 
-def test_an_interrupted_purge_finishes_when_run_again(stores):
+def test_an_interrupted_purge_finishes_when_run_again(tenants):
+    stores = tenants
     project = stores.project
     project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
     moved = stores.lake.with_name("lake-away")
@@ -171,8 +175,8 @@ def test_an_interrupted_purge_finishes_when_run_again(stores):
     assert all(v == {"globex"} for v in tenants_in(stores).values())
 
 
-def test_the_certificate_follows_the_backups_until_they_age_out(stores):
-    project = stores.project
+def test_the_certificate_follows_the_backups_until_they_age_out(tenants):
+    project = tenants.project
     dumps = project.root / "dumps"
     dumps.mkdir()
     for name in ("shop-2026-01-01.dump", "shop-2026-01-15.dump"):
@@ -209,34 +213,33 @@ def test_the_certificate_follows_the_backups_until_they_age_out(stores):
     assert "State: backups_aged_out." in certificate.with_suffix(".md").read_text()
 
 
-def test_the_sensors_run_purges_through_dagster_without_personal_data(
-    sqlite_stores, tmp_path, monkeypatch, caplog
-):
-    stores = sqlite_stores
+def test_the_sensors_run_purges_through_dagster_without_personal_data(tenants, dagster_home, caplog):
+    stores = tenants
     project = stores.project
     project.cli("tenant", "terminate", "acme", "--effective", "2026-01-31")
-    resource = RequestStoreResource(config_path=str(project.config_path))
-    with dg.build_sensor_context(resources={"requests": resource}) as context:
+    resource = DsrResource(config_path=str(project.config_path))
+    with dg.build_sensor_context(resources={"dsr": resource}) as context:
         (run,) = tenant_purge_on_due_terminations(context).run_requests
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     caplog.set_level(logging.DEBUG)
     instance = dg.DagsterInstance.get()
     result = tenant_purge_job.execute_in_process(
-        run_config=run.run_config, instance=instance, resources=resources_for(str(project.config_path))
+        run_config=run.run_config, instance=instance, resources=resources(project.config_path)
     )
     assert result.success
     assert all(v == {"globex"} for v in tenants_in(stores).values())
+    events = json.loads(project.cli("audit", "show").stdout)
+    assert {e["actor"] for e in events if e["event"].startswith("tenant_purg")} == {
+        "sensor:tenant_purge_on_due_terminations"
+    }
     needles = [v for p in project.people for v in (p.email, p.name)]
-    assert files_containing(home, needles) == []
-    events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
+    assert files_containing(dagster_home, needles) == []
+    events = json.dumps([str(e) for e in instance.all_logs(result.run_id)])
     for needle in needles:
         assert needle not in events and needle not in caplog.text, needle
 
 
-def test_legal_holds_win_over_a_purge(stores):
+def test_legal_holds_win_over_a_purge(tenants):
+    stores = tenants
     project = stores.project
     held = next(p for p in project.people if p.tenant == "acme")
     subject_hold = project.cli(

@@ -8,10 +8,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from connectors import REDACTED
-from dsr_pipelines import shop
-from dsr_pipelines.datamap import parse_datamap
-from dsr_pipelines.lookup import REQUEST
-from dsr_pipelines.redaction import Terms, redact, subject_terms
+from dsr_pipelines.demo import shop
+from dsr_pipelines.plan.datamap.model import parse_datamap
+from dsr_pipelines.plan.lookup import REQUEST
+from dsr_pipelines.plan.redaction import Terms, redact, subject_terms
 
 R = REDACTED
 
@@ -51,8 +51,8 @@ def test_terms_come_from_the_subjects_own_rows():
     assert 11 not in terms  # masked and too-short values are not terms
 
 
-def test_erasure_redacts_a_ticket_and_keeps_others_mentioned(sqlite_project):
-    p = sqlite_project
+def test_erasure_redacts_a_ticket_and_keeps_others_mentioned(project):
+    p = project
     subject, other = p.people[0], p.people[1]
     engine = p.engine()
     text = f"From {subject.name}: please also update {other.email} and call me on {subject.phone}"

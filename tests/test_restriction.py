@@ -17,22 +17,18 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from dsr_pipelines import scan, shop
-from dsr_pipelines.config import load_config
-from dsr_pipelines.datamap import load_datamap, parse_datamap
-from dsr_pipelines.discovery import discover_table
-from dsr_pipelines.processable import processable_rows, processable_select
-from dsr_pipelines.restriction import sample_filter
-from dsr_pipelines.stores import open_connector
+from dsr_pipelines.core.config import load_config
+from dsr_pipelines.demo import shop
+from dsr_pipelines.discover.scoring import discover_table
+from dsr_pipelines.plan.datamap.model import load_datamap, parse_datamap
+from dsr_pipelines.plan.reach import open_connector
+from dsr_pipelines.retain.processable import processable_rows, processable_select
+from dsr_pipelines.retain.restriction import sample_filter
+from dsr_pipelines.service.discovery import analyzer
 
-from .conftest import Stores, make_stores
+from .conftest import BACKENDS, Stores
 
 TAG = "dsr-restricted"
-
-
-@pytest.fixture
-def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    return make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch)
 
 
 def state(stores: Stores) -> dict:
@@ -60,6 +56,7 @@ def submit_and_run(stores: Stores, person, type_: str) -> dict:
     return stores.status(request_id)
 
 
+@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
 def test_restriction_marks_everything_and_lifting_restores_exactly_the_previous_state(stores):
     p, q = stores.project.people[0], stores.project.people[1]  # they share a newsletter export
     log = "logs/app-001.log"
@@ -185,9 +182,9 @@ def test_the_processors_own_jobs_read_only_unrestricted_records(project):
     assert processable_rows(rows, pa.table({"user_id": [2]}))["user_id"].to_pylist() == [1, 3]
 
 
-def test_discovery_samples_leave_restricted_records_out(sqlite_project):
+def test_discovery_samples_leave_restricted_records_out(project):
 
-    project = sqlite_project
+    project = project
     people = project.people[:3]
     for person in people:
         project.cli("run", str(project.submit(person, "restriction")))
@@ -202,7 +199,7 @@ def test_discovery_samples_leave_restricted_records_out(sqlite_project):
     assert sorted(set(sample["id"].to_pylist()) - set(kept["id"].to_pylist())) == sorted(
         p.customer_id for p in people
     )
-    report = discover_table(scan.analyzer(config), connector, info, 1000, unrestricted=unrestricted)
+    report = discover_table(analyzer(config), connector, info, 1000, unrestricted=unrestricted)
     assert report.rows == len(project.people) - len(people)
     connector.close()
 

@@ -19,14 +19,13 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from dsr_pipelines import api, shop
-from dsr_pipelines.config import load_config
-from dsr_pipelines.jobs import retention_sweep_job
-from dsr_pipelines.ledger import Ledger
-from dsr_pipelines.resources import resources_for
-from dsr_pipelines.schedules import daily_retention_sweep
+from dsr_pipelines.demo import shop
+from dsr_pipelines.intake.api import Dsr
+from dsr_pipelines.orchestration.jobs import retention_sweep_job
+from dsr_pipelines.orchestration.launch import resources
+from dsr_pipelines.orchestration.schedules import daily_retention_sweep
 
-from .conftest import Stores, files_containing, make_stores
+from .conftest import BACKENDS, Stores, files_containing
 
 RULES = {
     "rules": [
@@ -62,20 +61,11 @@ RULES = {
 }
 
 
-def with_rules(made: Stores) -> Stores:
-    (made.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(RULES))
-    return made
-
-
 @pytest.fixture
-def stores(tmp_path, db_url, s3_server, bucket, monkeypatch) -> Stores:
-    return with_rules(make_stores(tmp_path, db_url, s3_server, bucket, monkeypatch))
-
-
-@pytest.fixture
-def sqlite_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch) -> Stores:
-    """For what does not depend on the SQL engine (Dagster wiring, bucket lifecycle)."""
-    return with_rules(make_stores(tmp_path, sqlite_url, s3_server, bucket, monkeypatch))
+def ruled(stores) -> Stores:
+    """The shop, lake and bucket with three retention rules of different periods."""
+    (stores.project.root / "retention_rules.yaml").write_text(yaml.safe_dump(RULES))
+    return stores
 
 
 def tickets(stores: Stores) -> dict[int, tuple[datetime, str, bool]]:
@@ -102,7 +92,9 @@ def by_rule(report: dict) -> dict[str, dict]:
     return {r["rule"]: r for r in report["results"]}
 
 
-def test_sweeps_at_several_dates_leave_exactly_what_rules_holds_and_restrictions_say(stores):
+@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
+def test_sweeps_at_several_dates_leave_exactly_what_rules_holds_and_restrictions_say(ruled):
+    stores = ruled
     project = stores.project
     before = tickets(stores)
     oldest = sorted(before, key=lambda i: before[i][0])
@@ -180,9 +172,7 @@ def test_sweeps_at_several_dates_leave_exactly_what_rules_holds_and_restrictions
     history = json.loads(project.cli("sweep", "history", "--json").stdout)
     assert len(history) == 4 and all(h["state"] == "completed" for h in history)
     assert {r["rule"] for r in history[0]["results"]} == {"tickets", "events", "logs"}
-    rs = project.requests()
-    events = Ledger(rs.engine).events()
-    rs.close()
+    events = json.loads(project.cli("audit", "show").stdout)
     assert {"hold_added", "hold_released", "sweep_started", "sweep_rule", "sweep_completed"} <= {
         e["event"] for e in events
     }
@@ -192,66 +182,65 @@ def test_sweeps_at_several_dates_leave_exactly_what_rules_holds_and_restrictions
     assert "case 2025-17" not in ledger_text
 
 
-def test_a_tick_runs_once_and_a_sweep_a_store_failed_finishes_on_the_next(stores):
-    config = load_config(stores.project.config_path)
+def test_a_tick_runs_once_and_a_sweep_a_store_failed_finishes_on_the_next(ruled):
+    stores = ruled
+    dsr = Dsr(stores.project.config_path, actor="schedule")
     moved = stores.lake.with_name("lake-away")
     stores.lake.rename(moved)  # the lake goes away: its rule fails, the others are done
-    first = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    first = dsr.sweep(datetime(2025, 6, 1), run_key="2025-06-01")
     failed = {r.rule: r for r in first.results}
     assert first.state == "partial" and failed["events"].error and "lake" in failed["events"].error
     assert failed["tickets"].count.changed > 0
     moved.rename(stores.lake)
 
-    second = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    dsr.close()  # the lake is back: connectors open afresh
+    dsr = Dsr(stores.project.config_path, actor="schedule")
+    second = dsr.sweep(datetime(2025, 6, 1), run_key="2025-06-01")
     done = {r.rule: r for r in second.results}
     assert second.state == "completed" and done["events"].count.changed > 0
     assert done["tickets"].count.changed == 0  # nothing is removed twice
-    third = api.sweep(config, "schedule", datetime(2025, 6, 1), run_key="2025-06-01")
+    third = dsr.sweep(datetime(2025, 6, 1), run_key="2025-06-01")
     assert third.already_ran and third.results == []
+    dsr.close()
 
 
-def test_the_daily_schedule_sweeps_once_per_tick_and_keeps_values_out_of_dagster(
-    sqlite_stores, tmp_path, monkeypatch, caplog
-):
-    stores = sqlite_stores
+def test_the_daily_schedule_sweeps_once_per_tick_and_keeps_values_out_of_dagster(ruled, dagster_home, caplog):
+    stores = ruled
     project = stores.project
     held = project.people[0]
     project.cli("hold", "add", "--tenant", held.tenant, "--identity", f"email={held.email}", "--reason", "r")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     tick = datetime(2025, 6, 1, 2, 30, tzinfo=UTC)
     with dg.build_schedule_context(scheduled_execution_time=tick) as context:
         request = daily_retention_sweep.evaluate_tick(context).run_requests[0]
     assert request.run_key == "sweep:2025-06-01"
     config = request.run_config["ops"]["sweep_retention"]["config"]
     assert config["as_of"] == "2025-06-01T02:30:00" and config["run_key"] == request.run_key
+    assert config["actor"] == "schedule:daily_retention_sweep"
 
     instance = dg.DagsterInstance.get()
     caplog.set_level(logging.DEBUG)
     before = tickets(stores)
+    runs = []
     for _ in range(2):  # the same tick again: the sweep of that key already completed
         result = retention_sweep_job.execute_in_process(
-            run_config=request.run_config,
-            instance=instance,
-            resources=resources_for(str(project.config_path)),
+            run_config=request.run_config, instance=instance, resources=resources(project.config_path)
         )
         assert result.success
+        runs.append(result.run_id)
     assert len(tickets(stores)) < len(before)
     history = json.loads(project.cli("sweep", "history", "--json").stdout)
     assert [h["run_key"] for h in history] == ["sweep:2025-06-01"]
 
     needles = [v for p in project.people for v in (p.email, p.name)]
-    assert files_containing(home, needles) == []
-    runs = json.dumps([(r.run_config, r.tags) for r in instance.get_runs()], default=str)
-    events = json.dumps([str(e) for r in instance.get_runs() for e in instance.all_logs(r.run_id)])
+    assert files_containing(dagster_home, needles) == []
+    records = json.dumps([(r.run_config, r.tags) for r in instance.get_runs()], default=str)
+    events = json.dumps([str(e) for run_id in runs for e in instance.all_logs(run_id)])
     for needle in needles:
-        assert needle not in runs and needle not in events and needle not in caplog.text, needle
+        assert needle not in records and needle not in events and needle not in caplog.text, needle
 
 
-def test_an_age_only_rule_is_expressed_as_the_buckets_lifecycle_and_checked(sqlite_stores):
-    stores = sqlite_stores
+def test_an_age_only_rule_is_expressed_as_the_buckets_lifecycle_and_checked(ruled):
+    stores = ruled
     project = stores.project
     rules = {"rules": [dict(RULES["rules"][2], lifecycle=True)]}
     (project.root / "retention_rules.yaml").write_text(yaml.safe_dump(rules))
@@ -291,8 +280,8 @@ def test_an_age_only_rule_is_expressed_as_the_buckets_lifecycle_and_checked(sqli
     ]
 
 
-def test_archive_and_anonymise_rules(sqlite_stores):
-    stores = sqlite_stores
+def test_archive_and_anonymise_rules(ruled):
+    stores = ruled
     project = stores.project
     settings = yaml.safe_load(project.config_path.read_text())
     settings["stores"].append({"name": "archive", "kind": "parquet", "url": "archive"})

@@ -7,11 +7,12 @@ from datetime import datetime
 import pytest
 import yaml
 
-from dsr_pipelines import shop, shopfiles
-from dsr_pipelines.datamap import parse_datamap
-from dsr_pipelines.durations import parse_duration
-from dsr_pipelines.errors import ConfigError
-from dsr_pipelines.retention import parse_rules, problems
+from dsr_pipelines.core.durations import parse_duration
+from dsr_pipelines.core.errors import ConfigError
+from dsr_pipelines.demo import files as shopfiles
+from dsr_pipelines.demo import shop
+from dsr_pipelines.plan.datamap.model import parse_datamap
+from dsr_pipelines.retain.rules import parse_rules, problems
 
 DATAMAP = parse_datamap(
     {
@@ -146,8 +147,8 @@ def test_the_repository_rules_file_is_valid():
     assert problems(rules, KINDS, DATAMAP) == []
 
 
-def test_the_cli_refuses_bad_rules_before_touching_a_store(sqlite_project):
-    p = sqlite_project
+def test_the_cli_refuses_bad_rules_before_touching_a_store(project):
+    p = project
     before = p.snapshot()
     (p.root / "retention_rules.yaml").write_text(yaml.safe_dump({"rules": [rule(period="P1Y2")]}))
     assert "rule r: period: 'P1Y2' is not an ISO-8601 duration" in p.cli("sweep", expect=2).stderr

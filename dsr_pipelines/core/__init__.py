@@ -1,0 +1,1 @@
+"""Core: configuration, keys, identities, durations and errors; everything else stands on it."""

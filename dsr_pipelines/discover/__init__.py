@@ -1,0 +1,1 @@
+"""Discover: Presidio recognizers run offline, column scoring, and proposals for the datamap."""

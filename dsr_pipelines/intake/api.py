@@ -1,0 +1,144 @@
+"""The Python API: a project (its dsr.yaml) and who is acting, over the service layer.
+
+    from dsr_pipelines.intake.api import Dsr
+
+    with Dsr("dsr.yaml", actor="ops:ann") as dsr:
+        request = dsr.submit("acme", "erasure", ["email=ann@example.com"], verified=True)
+        outcome = dsr.run([request.id])          # through the Dagster job, in this process
+        print(dsr.status(request.id).record.state)
+
+Each method is one use case of `dsr_pipelines.service`, with this project's workspace and actor;
+the `dsr` CLI is built on it. Errors a user can act on are `DsrError`s (see `core/errors.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from ..core.config import find_config_path
+from ..orchestration.launch import RunOutcome, run_requests
+from ..service import audit, backups, batch, database, datamap, discovery, holds, requests, retention, tenants
+from ..service.workspace import Workspace
+
+
+class Dsr:
+    def __init__(self, config_path: str | Path | None = None, actor: str = "api"):
+        self.config_path = find_config_path(config_path).resolve()
+        self.actor = actor
+        self.ws = Workspace.open(self.config_path)
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Dsr:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def submit(self, tenant: str, type_: str, identities: Sequence[str], verified: bool = False):
+        """A new request from `KIND=VALUE` identities; returns its record (id, state, due date)."""
+        return requests.submit(self.ws, tenant, type_, identities, self.actor, verified)
+
+    def verify(self, request_id: int) -> None:
+        requests.verify(self.ws, request_id, self.actor)
+
+    def reject(self, request_id: int, reason: str) -> None:
+        requests.reject(self.ws, request_id, reason, self.actor)
+
+    def extend(self, request_id: int, by: str, reason: str) -> datetime:
+        return requests.extend(self.ws, request_id, by, reason, self.actor)
+
+    def status(self, request_id: int) -> requests.RequestStatus:
+        return requests.status(self.ws, request_id)
+
+    def list_requests(self, state: str | None = None, tenant: str | None = None):
+        return requests.list_requests(self.ws, state, tenant)
+
+    def runnable(self, request_ids: Sequence[int] = (), pending: bool = False) -> list[int]:
+        return requests.runnable(self.ws, request_ids, pending)
+
+    def run(self, request_ids: Sequence[int], log_level: str = "WARNING") -> RunOutcome:
+        """Carry the requests out through the Dagster job, in this process."""
+        return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level)
+
+    def dry_run(self, request_ids: Sequence[int]) -> batch.DryRun:
+        return batch.dry_run(self.ws, request_ids, self.actor)
+
+    def progress(self, request_ids: Sequence[int]) -> int:
+        """How many store outcomes the requests have recorded so far (a run's progress)."""
+        return requests.progress(self.ws, request_ids)
+
+    def export(self, request_id: int, out: Path) -> dict:
+        return requests.export(self.ws, request_id, out, self.actor)
+
+    # -- retention, holds, backups, tenants -------------------------------------------------------
+
+    def sweep(self, as_of=None, rule=None, dry_run=False, run_key=None) -> retention.SweepReport:
+        return retention.sweep(self.ws, self.actor, as_of, rule, dry_run, run_key)
+
+    def sweep_history(self, limit: int = 20, include_dry_runs: bool = False) -> list[dict]:
+        return retention.history(self.ws, limit, include_dry_runs)
+
+    def rule_problems(self) -> list[str]:
+        return retention.rule_problems(self.ws)
+
+    def bucket_lifecycle(self, apply: bool = False):
+        return retention.bucket_lifecycle(self.ws, apply)
+
+    def add_hold(self, tenant, reason, identity=None, store=None, collection=None, until=None) -> int:
+        return holds.add(self.ws, tenant, reason, self.actor, identity, store, collection, until)
+
+    def release_hold(self, hold_id: int):
+        return holds.release(self.ws, hold_id, self.actor)
+
+    def holds(self, tenant: str | None = None):
+        return holds.list_holds(self.ws, tenant)
+
+    def scan_backups(self, as_of: datetime | None = None):
+        return backups.scan(self.ws, self.actor, as_of)
+
+    def backup_status(self) -> backups.BackupStatus:
+        return backups.status(self.ws)
+
+    def replay(self, store: str) -> dict[str, int]:
+        return backups.replay(self.ws, store, self.actor)
+
+    def terminate(self, tenant: str, effective: datetime, grace: str | None = None):
+        return tenants.terminate(self.ws, tenant, effective, grace, self.actor)
+
+    def purge(self, tenant: str, dry_run: bool = False):
+        return tenants.purge(self.ws, tenant, self.actor, dry_run)
+
+    def expire_archives(self, as_of: datetime | None = None) -> int:
+        return tenants.expire(self.ws, self.actor, as_of)
+
+    # -- the datamap, discovery, the ledger, the database -----------------------------------------
+
+    def check_datamap(self):
+        return datamap.check(self.ws)
+
+    def init_datamap(self, store: str, force: bool = False):
+        return datamap.init(self.ws, store, force)
+
+    def discover(self, stores: Sequence[str] = (), sample_rows: int | None = None) -> discovery.Discovery:
+        return discovery.discover(self.ws, self.actor, stores, sample_rows)
+
+    def save_proposal(self, proposal, apply: bool, out: Path | None = None) -> Path:
+        return discovery.save_proposal(self.ws, proposal, apply, out)
+
+    def discovery_changes(self, store: str | None = None):
+        return discovery.latest_changes(self.ws, store)
+
+    def verify_ledger(self):
+        return audit.verify(self.ws)
+
+    def ledger_events(self, request_id: int | None = None) -> list[dict]:
+        return audit.events(self.ws, request_id)
+
+    def upgrade_database(self):
+        return database.upgrade(self.ws)

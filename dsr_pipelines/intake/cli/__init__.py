@@ -1,0 +1,39 @@
+"""`dsr`: submit, run and prove data-subject requests."""
+
+from __future__ import annotations
+
+import typer
+
+from . import audit, backups, datamap, demo, discover, requests, retention, tenants
+from .common import default_actor, state
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def root(
+    config: str = typer.Option(
+        None, "--config", "-c", help="dsr.yaml to use (else $DSR_CONFIG, else ./dsr.yaml)"
+    ),
+    actor: str = typer.Option(
+        None, "--actor", help="who is acting, for the audit trail (else $DSR_ACTOR or user)"
+    ),
+) -> None:
+    state.config_option = config
+    state.actor = actor or default_actor()
+
+
+requests.register(app)
+app.command("demo")(demo.demo)
+app.add_typer(datamap.app, name="datamap")
+app.add_typer(audit.app, name="audit")
+app.add_typer(audit.db_app, name="db")
+app.add_typer(discover.app, name="discover")
+app.add_typer(retention.sweep_app, name="sweep")
+app.add_typer(retention.hold_app, name="hold")
+app.add_typer(backups.app, name="backups")
+app.add_typer(tenants.app, name="tenant")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,73 @@
+"""What every command shares: the project and its actor, the consoles, the error edge."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import typer
+from rich.console import Console
+
+from connectors import StoreError
+
+from ...core.errors import DsrError
+from ..api import Dsr
+
+out = Console(highlight=False, soft_wrap=True)  # results only; never hard-wrapped, so pipes see whole lines
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, messages, errors
+
+EXIT_PROBLEM = 1  # ran, and found a problem (broken ledger, request not completed, a refusal)
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class CliState:
+    config_option: str | None = None
+    actor: str = ""
+
+
+state = CliState()
+
+
+def default_actor() -> str:
+    return os.environ.get("DSR_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a user's mistake into one red line and exit 2, with no traceback."""
+    try:
+        yield
+    except (DsrError, StoreError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def project() -> Iterator[Dsr]:
+    """This command's project (`--config`) as the Python API, acting as `--actor`; closed after."""
+    with user_errors():
+        dsr = Dsr(state.config_option, state.actor)
+        try:
+            yield dsr
+        finally:
+            dsr.close()
+
+
+def print_json(data) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def parse_date(text: str | None, option: str) -> datetime | None:
+    """An ISO date or time given on the command line (`--as-of`, `--until`)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise DsrError(f"{option}: {text!r} is not a date such as 2026-01-31") from None

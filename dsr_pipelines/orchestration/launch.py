@@ -1,0 +1,77 @@
+"""Run the DSR job in this process for the CLI and the Python API (a production instance with a
+queue comes with `deploy/`).
+
+The Dagster instance is `$DAGSTER_HOME`'s when set, else a persistent one beside the state
+database; one instance object serves every run of a process (opening one costs a storage check).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from ..core.config import Config
+from ..service import batch
+from ..service.workspace import Workspace
+from .io_manager import SummaryIOManagerFactory
+from .jobs import dsr_job, run_config
+from .resources import DsrResource
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    states: dict[int, str]
+    run_id: str | None
+
+    @property
+    def all_completed(self) -> bool:
+        return bool(self.states) and all(s == "completed" for s in self.states.values())
+
+
+@cache
+def _instance(home: str, configured: bool) -> dg.DagsterInstance:
+    if configured:  # $DAGSTER_HOME, with its own dagster.yaml
+        return dg.DagsterInstance.from_config(home)
+    # Telemetry off: the project runs offline and sends nothing anywhere.
+    return dg.DagsterInstance.local_temp(tempdir=home, overrides={"telemetry": {"enabled": False}})
+
+
+def dagster_instance(config: Config) -> dg.DagsterInstance:
+    if os.environ.get("DAGSTER_HOME"):
+        return _instance(os.environ["DAGSTER_HOME"], True)
+    home = config.path(".dsr/dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    return _instance(str(home.resolve()), False)
+
+
+def resources(config_path: str | Path) -> dict:
+    return {"dsr": DsrResource(config_path=str(config_path)), "io_manager": SummaryIOManagerFactory()}
+
+
+def run_requests(
+    ws: Workspace,
+    config_path: str | Path,
+    request_ids: list[int],
+    actor: str,
+    log_level: str = "WARNING",
+) -> RunOutcome:
+    """Execute the DSR job for these requests; returns each request's final state."""
+    if not request_ids:
+        return RunOutcome({}, None)
+    cfg = run_config(request_ids, actor)
+    cfg.loggers = {"console": {"config": {"log_level": log_level}}}
+    key = f"{request_ids[0]}-{request_ids[-1]}"
+    result = dsr_job.execute_in_process(
+        run_config=cfg,
+        instance=dagster_instance(ws.config),
+        resources=resources(config_path),
+        raise_on_error=False,
+        tags={"dsr/kind": "cli", "dsr/batch": key},
+    )
+    if not result.success:  # an unexpected failure leaves requests running; the state must say failed
+        batch.fail_unfinished(ws, batch.Batch(tuple(request_ids), actor), f"run {result.run_id} failed")
+    return RunOutcome({r.id: r.state for r in ws.db.requests.get_many(request_ids)}, result.run_id)

@@ -1,0 +1,91 @@
+"""Sensors: launch verified requests (batched by type), requests whose holds were released, and due purges."""
+
+import dagster as dg
+
+from ..service import holds, requests, tenants
+from .jobs import dsr_job, run_config, tenant_purge_job
+from .resources import DsrResource
+
+MAX_BATCH = 200
+
+
+def batch_runs(
+    pending: list[tuple[int, int, str]], actor: str, max_batch: int = MAX_BATCH
+) -> list[dg.RunRequest]:
+    """Group (seq, request id, type) into runs; the run key names the requests, so none runs twice."""
+    runs = []
+    by_type: dict[str, list[int]] = {}
+    for _, request_id, type_ in pending:
+        by_type.setdefault(type_, []).append(request_id)
+    for type_, ids in sorted(by_type.items()):
+        for start in range(0, len(ids), max_batch):
+            batch = ids[start : start + max_batch]
+            key = str(batch[0]) if len(batch) == 1 else f"{type_}:{batch[0]}-{batch[-1]}"
+            runs.append(
+                dg.RunRequest(
+                    run_key=key,
+                    run_config=run_config(batch, actor),
+                    tags={"dsr/kind": type_, "dsr/batch": key},
+                )
+            )
+    return runs
+
+
+@dg.sensor(
+    job=dsr_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Starts dsr_job for newly verified requests, batching requests of one type into one run.",
+)
+def dsr_job_on_verified_requests(context: dg.SensorEvaluationContext, dsr: DsrResource):
+    pending = requests.newly_verified(dsr.workspace, int(context.cursor or 0))
+    if not pending:
+        return dg.SkipReason("no newly verified requests")
+    runs = batch_runs(pending, "sensor:dsr_job_on_verified_requests")
+    return dg.SensorResult(run_requests=runs, cursor=str(max(seq for seq, _, _ in pending)))
+
+
+@dg.sensor(
+    job=dsr_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Runs again the erasures legal holds deferred, once every hold they met is released.",
+)
+def dsr_job_on_released_holds(context: dg.SensorEvaluationContext, dsr: DsrResource):
+    ready = holds.ready_to_rerun(dsr.workspace)
+    if not ready:
+        return dg.SkipReason("no deferred request whose holds are all released")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                # The holds in the key: deferred again by a later hold, the request gets a new run.
+                run_key=f"released:{request_id}:" + ",".join(str(h.id) for h in met),
+                run_config=run_config([request_id], "sensor:dsr_job_on_released_holds"),
+                tags={"dsr/kind": "erasure", "dsr/batch": str(request_id)},
+            )
+            for request_id, met in ready
+        ]
+    )
+
+
+@dg.sensor(
+    job=tenant_purge_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Starts the purge of each terminated tenant once its effective date plus grace has passed.",
+)
+def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, dsr: DsrResource):
+    due = tenants.due_purges(dsr.workspace)
+    if not due:
+        return dg.SkipReason("no termination is due")
+    actor = "sensor:tenant_purge_on_due_terminations"
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"purge:{t.tenant}",  # once per tenant; an incomplete purge is run again by hand
+                run_config={"ops": {"purge_tenant": {"config": {"tenant": t.tenant, "actor": actor}}}},
+                tags={"dsr/kind": "purge"},
+            )
+            for t in due
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Plan: the datamap, the lookup across stores, links between them, the erasure plan, exports."""

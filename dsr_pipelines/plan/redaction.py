@@ -1,0 +1,122 @@
+"""Redact one subject's spans from free text, and nothing else of it.
+
+A support ticket keeps its words but loses the subject's email, phone and name. What to look
+for comes from the subject's own rows found in the same store (their email, phone, name,
+address fields), so another person mentioned in the same text is left alone. Phones are
+compared as numbers (E.164), in any formatting; other values as whole words, ignoring case;
+name parts (a first name alone) must match with their capital letter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import phonenumbers
+import pyarrow as pa
+
+from connectors import HASH_PREFIX, REDACTED
+
+from .datamap.model import StoreMap
+from .lookup import REQUEST
+
+_NOT_TERMS = {"free_text", "date_of_birth"}  # categories whose values are not searched for in text
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir"}
+_MIN_TERM = 3
+
+
+@dataclass(frozen=True)
+class Terms:
+    literals: frozenset[str] = frozenset()  # lower-cased whole values: emails, full names, streets
+    names: frozenset[str] = frozenset()  # capitalised name parts
+    phones: frozenset[str] = frozenset()  # E.164
+
+    def __bool__(self) -> bool:
+        return bool(self.literals or self.names or self.phones)
+
+    def union(self, other: Terms) -> Terms:
+        return Terms(self.literals | other.literals, self.names | other.names, self.phones | other.phones)
+
+
+def _e164(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, None if value.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def subject_terms(store: StoreMap, found: Mapping[str, pa.Table]) -> dict[int, Terms]:
+    """Per request: the values of its subject's personal fields in this store, to find in text."""
+    out: dict[int, Terms] = {}
+    for collection, rows in found.items():
+        spec = store.collections.get(collection)
+        if spec is None or not rows.num_rows:
+            continue
+        fields = {
+            name: f
+            for name, f in spec.fields.items()
+            if name in rows.column_names
+            and f.mask != "spans"
+            and (f.identity or f.category not in _NOT_TERMS)
+        }
+        for name, f in fields.items():
+            kind = f.identity or f.category
+            for request_id, value in zip(rows[REQUEST].to_pylist(), rows[name].to_pylist(), strict=True):
+                if not isinstance(value, str) or len(value.strip()) < _MIN_TERM:
+                    continue
+                value = value.strip()
+                if value == REDACTED or value.startswith(HASH_PREFIX):
+                    continue
+                terms = Terms(literals=frozenset({value.lower()}))
+                if kind == "phone" and (e164 := _e164(value)):
+                    terms = Terms(phones=frozenset({e164}))
+                elif f.category == "name":
+                    parts = {p for p in re.findall(r"[^\W\d_][\w'’-]*", value) if len(p) >= _MIN_TERM}
+                    terms = terms.union(Terms(names=frozenset(p for p in parts if p.lower() not in _TITLES)))
+                out[request_id] = out.get(request_id, Terms()).union(terms)
+    return out
+
+
+def _spans(text: str, terms: Terms) -> list[tuple[int, int]]:
+    spans = []
+    if terms.literals:
+        words = "|".join(re.escape(t) for t in sorted(terms.literals, key=len, reverse=True))
+        # Not inside a longer word or address: ann@x.com is not part of joann@x.com.
+        spans += [m.span() for m in re.finditer(rf"(?<![\w.+-])(?:{words})(?![\w-])", text, re.IGNORECASE)]
+    if terms.names:
+        words = "|".join(re.escape(t) for t in sorted(terms.names, key=len, reverse=True))
+        spans += [m.span() for m in re.finditer(rf"\b(?:{words})\b", text)]
+    if terms.phones:
+        # The subject's own country, for numbers written without +: 07700 900123 in a UK ticket.
+        codes = {phonenumbers.parse(p).country_code for p in terms.phones}
+        regions = {phonenumbers.region_code_for_country_code(c) for c in codes}
+        for region in sorted(regions):
+            for match in phonenumbers.PhoneNumberMatcher(
+                text, region, leniency=phonenumbers.Leniency.POSSIBLE
+            ):
+                if (
+                    phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+                    in terms.phones
+                ):
+                    spans.append((match.start, match.end))
+    return spans
+
+
+def redact(text: str, terms: Terms) -> str:
+    """`text` with every span of the subject replaced by the redaction marker."""
+    spans = sorted(_spans(text, terms)) if terms and text else []
+    if not spans:
+        return text
+    merged = [list(spans[0])]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts, last = [], 0
+    for start, end in merged:
+        parts += [text[last:start], REDACTED]
+        last = end
+    return "".join(parts) + text[last:]

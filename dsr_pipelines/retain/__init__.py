@@ -1,0 +1,1 @@
+"""Retain: retention rules and sweeps, legal holds, restriction, backups, tombstones, purges."""

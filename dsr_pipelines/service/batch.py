@@ -1,0 +1,320 @@
+"""Running a batch of requests: start, inspect every store, decide, apply per store, finish; and the
+dry run, which is the same inspection with nothing started, recorded or changed.
+
+Each step is a plain function the Dagster job's ops call (one op per step, `inspect` and `apply`
+once per store) and returns ids and counts only. The actor who asked for the run (an operator,
+a sensor, a controller's API key) is passed to every step and is the actor of every ledger event
+the run writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from connectors import StoreError
+
+from ..core.errors import DsrError
+from ..plan import links
+from ..plan.export import ExportFile, write_manifest
+from ..plan.lookup import find_subjects
+from ..retain.backups import after_change
+from ..retain.holds import held_rows, overlapping, split_by_holds
+from ..state.holds import Hold
+from ..state.requests import RUNNABLE, Subject
+from ..state.results import CollectionResult
+from . import per_store
+from .per_store import StoreSummary
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The requests of one run and who asked for it: what the first step hands to the last."""
+
+    request_ids: tuple[int, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class StoreTask:
+    """One store's share of a batch: the requests it still has to do."""
+
+    store: str
+    request_ids: tuple[int, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class Started:
+    batch: Batch
+    tasks: tuple[StoreTask, ...]  # none when the batch failed before any store was asked
+    not_runnable: tuple[int, ...]  # named but not runnable (not verified, or finished)
+    failed: int = 0  # requests failed at the start (a store unreachable, links unresolvable)
+    links_added: int = 0
+
+
+def start(ws: Workspace, request_ids: Sequence[int], actor: str) -> Started:
+    """Mark the requests running, check every store answers, record the links between stores, and
+    say which stores each request still needs (a resumed request skips the stores it finished)."""
+    db = ws.db
+    runnable = tuple(r.id for r in db.requests.get_many(request_ids) if r.state in RUNNABLE)
+    not_runnable = tuple(sorted(set(request_ids) - set(runnable)))
+    batch = Batch(runnable, actor)
+    db.requests.start(runnable, actor)
+    down = ws.unreachable()
+    if down:
+        note = "; ".join(down[s] for s in sorted(down)) + "; nothing was changed, run again to resume"
+        _fail(ws, runnable, note, actor)
+        return Started(batch, (), not_runnable, failed=len(runnable))
+    try:
+        added = record_links(ws, runnable)
+    except StoreError as exc:
+        _fail(ws, runnable, f"{exc}; nothing was changed, run again", actor)
+        return Started(batch, (), not_runnable, failed=len(runnable))
+    done = db.results.done_stores(runnable) if runnable else set()
+    tasks = tuple(
+        StoreTask(name, tuple(r for r in runnable if (r, name) not in done), actor)
+        for name in ws.mapped_stores()
+    )
+    return Started(batch, tasks, not_runnable, links_added=added)
+
+
+def _fail(ws: Workspace, request_ids: Sequence[int], note: str, actor: str) -> None:
+    for request_id in request_ids:
+        ws.db.requests.finish(request_id, "failed", actor, note, None)
+
+
+def record_links(ws: Workspace, request_ids: Sequence[int]) -> int:
+    """Resolve the requests' links between stores and add them to what the state database holds."""
+    if not request_ids or not links.wanted(ws.datamap):
+        return 0
+    subjects = ws.db.requests.subjects(request_ids)
+    return ws.db.links.save(links.resolve(ws.datamap, ws.connectors, subjects))
+
+
+def _by_type(ws: Workspace, subjects: Sequence[Subject]) -> dict[str, list[Subject]]:
+    types = {r.id: r.type for r in ws.db.requests.get_many([s.request_id for s in subjects])}
+    out: dict[str, list[Subject]] = {}
+    for subject in subjects:
+        out.setdefault(types[subject.request_id], []).append(subject)
+    return out
+
+
+def _inspect(ws: Workspace, store: str, subjects: Sequence[Subject]) -> StoreSummary:
+    """Find and plan in one store, changing nothing; a store that fails fails its requests."""
+    ids = tuple(s.request_id for s in subjects)
+    parts = []
+    try:
+        for type_, mine in _by_type(ws, subjects).items():
+            store_map, connector = ws.datamap.stores[store], ws.connector(store)
+            guard = ws.config.settings.guard
+            parts.append(per_store.inspect(store, store_map, connector, mine, type_, guard))
+    except StoreError as exc:
+        return StoreSummary(store, ids, failed={r: str(exc) for r in ids})
+    return per_store.merge(store, ids, parts)
+
+
+def inspect(ws: Workspace, task: StoreTask) -> StoreSummary:
+    """What the store holds of each request and what would change: the guard decides on this."""
+    if not task.request_ids:
+        return StoreSummary(task.store)
+    return _inspect(ws, task.store, ws.db.requests.subjects(task.request_ids))
+
+
+def decide(ws: Workspace, inspections: Sequence[StoreSummary], actor: str) -> list[StoreTask]:
+    """Fail every request the guard or a failing store stopped, before any store changes; the
+    others go on to every store."""
+    failed: dict[int, str] = {}
+    for summary in sorted(inspections, key=lambda s: s.store):
+        for request_id, reason in summary.failed.items():
+            failed.setdefault(request_id, reason)
+    for request_id, reason in sorted(failed.items()):
+        ws.db.requests.finish(request_id, "failed", actor, reason, None)
+    return [
+        StoreTask(s.store, tuple(r for r in s.request_ids if r not in failed), actor)
+        for s in sorted(inspections, key=lambda s: s.store)
+    ]
+
+
+def _held_overlap(ws: Workspace, store: str, subjects, active: Sequence[Hold]) -> dict[int, set[int]]:
+    """Which erasure subjects share records with a held subject of their tenant (two lookups; only
+    when such holds exist)."""
+    tenants = {s.tenant for s in subjects}
+    held = ws.db.holds.subjects([h for h in active if h.identity_kind and h.tenant in tenants])
+    if not held:
+        return {}
+    store_map = ws.datamap.stores[store]
+    theirs = held_rows(ws.datamap, ws.connectors, store, held)
+    return overlapping(store_map, find_subjects(store_map, ws.connector(store), subjects), theirs)
+
+
+def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
+    """Export, erase, restrict or lift in one store, and record each request's outcome there at once
+    (so a re-run resumes after it)."""
+    if not task.request_ids:
+        return StoreSummary(task.store)
+    db, store = ws.db, task.store
+    store_map, connector, kind = ws.datamap.stores[store], ws.connector(store), ws.store_kinds()[store]
+    outcomes, met = [], {}
+    try:
+        for type_, subjects in _by_type(ws, db.requests.subjects(task.request_ids)).items():
+            if type_ == "erasure":
+                refs = {r.id: r.subject_refs for r in db.requests.get_many([s.request_id for s in subjects])}
+                active = db.holds.active()
+                overlap = _held_overlap(ws, store, subjects, active)
+                for group in split_by_holds(store, store_map, subjects, refs, active, overlap):
+                    outcomes.append(
+                        per_store.erase(store, group.store_map, connector, group.subjects, db.keys)
+                    )
+                    met.update(group.met)
+            elif type_ == "restriction":
+                outcomes.append(per_store.restrict(store, kind, store_map, connector, subjects, db))
+            elif type_ == "lift-restriction":
+                outcomes.append(per_store.lift(store, store_map, connector, subjects, db, task.actor))
+            else:
+                staging = ws.config.export_dir
+                outcomes.append(
+                    per_store.export(store, kind, store_map, connector, subjects, db.keys, staging)
+                )
+    except StoreError as exc:
+        for request_id in task.request_ids:
+            db.results.record_store(request_id, store, "failed", [], task.actor, str(exc))
+        return StoreSummary(store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
+    # Keyed hashes of what was erased, before the outcome is recorded: a restore can then be replayed.
+    db.tombstones.record(store, [t for o in outcomes for t in o.tombstones])
+    summary = per_store.merge(store, task.request_ids, [o.summary for o in outcomes])
+    skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
+    for request_id in task.request_ids:
+        files = summary.files.get(request_id, ())
+        if files:
+            sidecar = ws.config.export_dir / str(request_id) / f"{store}.files.json"
+            sidecar.write_text(json.dumps([asdict(f) for f in files]))
+        mine = skipped.get(request_id, [])
+        # A store that skipped something, or kept something for a hold, is done in part: a re-run
+        # (once the item is readable, or the hold released) processes it again.
+        status, note = ("partial" if mine else "done"), None
+        if request_id in met:
+            status, note = "held", "deferred by " + ", ".join(h.name for h in met[request_id])
+            db.holds.defer(request_id, store, met[request_id])
+        results = summary.results.get(request_id, ())
+        db.results.record_store(request_id, store, status, results, task.actor, note, skipped=mine)
+    return summary
+
+
+def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
+    """Decide each request's final state from what every store recorded, seal access packages, and
+    tie completed erasures to the backups that still hold them. Returns how many ended in each state."""
+    db = ws.db
+    outcome: dict[str, int] = {}
+    try:  # read once for the batch; an erasure stands even when the rules cannot be read
+        backups, unreadable = ws.rules.backups, None
+    except DsrError as exc:
+        backups, unreadable = [], str(exc)
+    # The batch's ids, not the stores': a resumed request whose stores are all done has no pending work.
+    for record in db.requests.get_many(batch.request_ids):
+        if record.state != "running":
+            continue
+        state, note, probe = _verdict(ws, record.id, record.type)
+        if record.type == "access" and state != "failed":
+            _seal_package(ws, record)
+        db.requests.finish(record.id, state, batch.actor, note, probe)
+        if record.type == "erasure" and state in ("completed", "partially_completed"):
+            if unreadable:
+                db.requests.audit(record.id, "backups_not_linked", batch.actor, {"error": unreadable})
+            else:
+                changed = sorted(
+                    {r.store for r in db.results.results(record.id) if r.deleted or r.masked or r.versions}
+                )
+                holder = f"request:{record.id}"
+                after_change(db, ws.config, ws.connectors, backups, holder, changed, batch.actor, record.id)
+        outcome[state] = outcome.get(state, 0) + 1
+    return outcome
+
+
+def _verdict(ws: Workspace, request_id: int, type_: str) -> tuple[str, str | None, dict | None]:
+    """A request's final state, the note that says why, and (erasures) the probe's verdict."""
+    db = ws.db
+    status = db.results.store_status(request_id)
+    failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial", "held")}
+    held = sorted({v["error"] for v in status.values() if v["status"] == "held"})
+    missing = [s for s in ws.mapped_stores() if s not in status]
+    residual = sum(r.residual for r in db.results.results(request_id))
+    skipped = db.results.skipped(request_id)
+    probe = {"residual": residual, "stores": sorted(status)} if type_ == "erasure" else None
+    if failed or missing:
+        note = "; ".join(failed.values()) or f"stores not processed: {missing}"
+        return "failed", note + "; run again to resume", probe
+    if residual or skipped or held:
+        notes = [f"verification probe found {residual} rows still holding the subject"] if residual else []
+        if skipped:
+            items = len({(s.store, s.collection, s.item) for s in skipped})
+            notes.append(f"{items} objects or files skipped (listed by dsr status); run again")
+        if held:
+            notes.append(f"{'; '.join(held)}: runs again when released")
+        return "partially_completed", "; ".join(notes), probe
+    if type_ == "lift-restriction" and not db.restrictions.state(request_id):
+        return "completed", "nothing to lift: no active restriction of this subject", probe
+    return "completed", None, probe
+
+
+def _seal_package(ws: Workspace, record) -> None:
+    folder = ws.config.export_dir / str(record.id)
+    files = [ExportFile(**f) for p in sorted(folder.glob("*.files.json")) for f in json.loads(p.read_text())]
+    skipped = ws.db.results.skipped(record.id)
+    write_manifest(ws.config.export_dir, record, files, ws.datamap, ws.db.clock(), skipped)
+
+
+def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> None:
+    """After a run that ended unexpectedly: its requests still `running` become `failed`, so the
+    state tells the truth and a re-run resumes them."""
+    for record in ws.db.requests.get_many(batch.request_ids):
+        if record.state == "running":
+            ws.db.requests.finish(record.id, "failed", batch.actor, f"{why}; run again to resume", None)
+
+
+# -- the dry run ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a run would find and change per request, and why it would refuse some."""
+
+    results: dict[int, list[CollectionResult]] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)  # the guard, an unreachable store
+
+
+def dry_run(ws: Workspace, request_ids: Sequence[int], actor: str) -> DryRun:
+    """The run's own checks and inspection (stores reachable, links, every store, the guard), with
+    nothing started, recorded or changed; audited per request as `dry_run`."""
+    ids = list(request_ids)
+    out = DryRun({r: [] for r in ids})
+    down = ws.unreachable()
+    if down:
+        note = "; ".join(down[s] for s in sorted(down))
+        out.refused.update(dict.fromkeys(ids, note))
+    else:
+        subjects = ws.db.requests.subjects(ids)
+        try:
+            found = links.resolve(ws.datamap, ws.connectors, subjects)  # resolved, not recorded
+        except StoreError as exc:
+            out.refused.update(dict.fromkeys(ids, str(exc)))
+        else:
+            subjects = [links.with_links(s, found[s.request_id]) for s in subjects]
+            for store in ws.mapped_stores():
+                summary = _inspect(ws, store, subjects)
+                for request_id, results in summary.results.items():
+                    out.results[request_id] += list(results)
+                for request_id, reason in summary.failed.items():
+                    out.refused.setdefault(request_id, reason)
+    for request_id in ids:
+        counts = out.results[request_id]
+        details = {
+            "found": sum(c.found for c in counts),
+            "would_delete": sum(c.deleted for c in counts),
+            "would_mask": sum(c.masked for c in counts),
+            **({"refused": True} if request_id in out.refused else {}),
+        }
+        ws.db.requests.audit(request_id, "dry_run", actor, details)
+    return out

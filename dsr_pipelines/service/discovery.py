@@ -1,0 +1,112 @@
+"""Discovery over the configured stores: the analyzer from dsr.yaml, the merge, the discovery log.
+
+Used by `dsr discover` and by the Dagster discovery job; neither writes the datamap itself unless
+asked to apply the proposal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..core.config import Config
+from ..discover.proposal import Change, Proposal, merge
+from ..discover.scoring import StoreReport, discover_store
+from ..plan.datamap.model import Datamap, dump_datamap, load_datamap, save_datamap
+from ..plan.reach import open_connector
+from ..retain.restriction import sample_filter
+from ..state.discovery_log import LoggedChange
+from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..discover.recognizers import Analyzer
+
+
+def analyzer(config: Config) -> Analyzer:
+    # Imported here: Presidio and spaCy cost every other command a second at start-up.
+    from ..discover.recognizers import build_analyzer, load_custom_recognizers
+
+    settings = config.settings.discovery
+    custom = load_custom_recognizers(config.path(settings.recognizers)) if settings.recognizers else []
+    region = config.settings.default_phone_region
+    return build_analyzer(settings.countries, custom, [region] if region else [], settings.ner_model)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    before: Datamap  # the datamap as it was
+    reports: tuple[StoreReport, ...]
+    proposal: Proposal
+
+    def diff(self) -> list[str]:
+        """The proposal as a unified diff of the datamap's YAML."""
+        return list(
+            difflib.unified_diff(
+                dump_datamap(self.before).splitlines(),
+                dump_datamap(self.proposal.datamap).splitlines(),
+                "datamap (current)",
+                "datamap (proposed)",
+                lineterm="",
+            )
+        )
+
+
+def discover(
+    ws: Workspace,
+    actor: str,
+    stores: Sequence[str] = (),
+    sample_rows: int | None = None,
+    run: str | None = None,
+    engine: Analyzer | None = None,
+) -> Discovery:
+    """Discover every named store (default: all), merge into the datamap, log what is new.
+
+    The datamap file is not written: the caller applies the proposal or saves it for review.
+    """
+    config = ws.config
+    run = run or f"cli-{uuid.uuid4().hex[:12]}"  # one id per invocation: the log lists the latest
+    names = list(stores) or [s.name for s in config.settings.stores]
+    targets = [config.store(name) for name in names]  # an unknown store fails before any work
+    settings = config.settings.discovery
+    engine = engine or analyzer(config)
+    before = load_datamap(config.datamap_path) if config.datamap_path.is_file() else Datamap()
+    datamap, reports, changes = before, [], []
+    for store in targets:
+        connector = open_connector(config, store.name, datamap)
+        try:
+            rows = sample_rows or settings.sample_rows
+            # Restricted records are not processed, discovery included: samples leave them out.
+            unrestricted = sample_filter(store.kind, datamap.stores.get(store.name), connector)
+            report = discover_store(engine, connector, rows, settings.max_chars, unrestricted=unrestricted)
+            live = [] if report.error else connector.collections()
+        finally:
+            connector.close()
+        proposal = merge(datamap, report, live)
+        if report.error:
+            proposal = Proposal(datamap, (Change("skipped", f"stores.{store.name}", report.error),))
+        datamap = proposal.datamap
+        reports.append(report)
+        changes += proposal.changes
+        ws.db.discovery.record(run, actor, store.name, proposal.changes)
+    return Discovery(before, tuple(reports), Proposal(datamap, tuple(changes)))
+
+
+def save_proposal(ws: Workspace, proposal: Proposal, apply: bool, out: Path | None = None) -> Path:
+    """Write the merged datamap: into the datamap itself (`apply`), else to `out` or beside the
+    datamap as `*.proposal.yaml`, for review. Returns where it went."""
+    datamap = ws.config.datamap_path
+    if apply:
+        target = datamap
+    else:
+        target = out or datamap.with_name(f"{datamap.stem}.proposal{datamap.suffix or '.yaml'}")
+    save_datamap(proposal.datamap, target)
+    return target
+
+
+def latest_changes(ws: Workspace, store: str | None = None) -> list[LoggedChange]:
+    """What the latest discovery run of each store proposed that the datamap lacks."""
+    return ws.db.discovery.latest(store)

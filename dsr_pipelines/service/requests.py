@@ -1,0 +1,129 @@
+"""Requests from intake to proof: submit, verify, reject, extend, status, list, export.
+
+Running a batch of requests is `batch.py`'s; everything a controller or an operator does to one
+request outside a run is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..core.durations import parse_duration
+from ..core.errors import DsrError, IdentityError, RequestStateError
+from ..core.identities import Identity, parse_pair
+from ..plan.export import write_package
+from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
+from ..state.requests import RUNNABLE, RequestRecord
+from ..state.results import COUNTS as COUNTS
+from ..state.results import CollectionResult, SkippedItem
+from .workspace import Workspace
+
+
+def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:
+    """`KIND=VALUE` pairs, normalised; each kind must be one the datamap looks up (when there is one)."""
+    region = ws.config.settings.default_phone_region
+    identities = [parse_pair(p, region, i) for i, p in enumerate(pairs, start=1)]
+    if not identities:
+        raise IdentityError("give at least one --identity KIND=VALUE")
+    if ws.config.datamap_path.is_file():
+        known = ws.datamap.identity_kinds()
+        for i, ident in enumerate(identities, start=1):
+            if ident.kind not in known:
+                raise IdentityError(
+                    f"identity {i} ({ident.kind}): no datamap field has this identity kind "
+                    f"(known: {', '.join(sorted(known)) or 'none'})"
+                )
+    return identities
+
+
+def submit(
+    ws: Workspace, tenant: str, type_: str, pairs: Sequence[str], actor: str, verified: bool = False
+) -> RequestRecord:
+    identities = parse_identities(ws, pairs)
+    request_id = ws.db.requests.submit(
+        tenant, type_, identities, actor, ws.config.response_period(tenant), verified
+    )
+    return ws.db.requests.get(request_id)
+
+
+def verify(ws: Workspace, request_id: int, actor: str) -> None:
+    ws.db.requests.verify(request_id, actor)
+
+
+def reject(ws: Workspace, request_id: int, reason: str, actor: str) -> None:
+    ws.db.requests.reject(request_id, actor, reason)
+
+
+def extend(ws: Workspace, request_id: int, by: str, reason: str, actor: str) -> datetime:
+    return ws.db.requests.extend(request_id, parse_duration(by, "--by"), reason, actor)
+
+
+def list_requests(ws: Workspace, state: str | None = None, tenant: str | None = None) -> list[RequestRecord]:
+    return ws.db.requests.list(state, tenant)
+
+
+def runnable(ws: Workspace, request_ids: Sequence[int], pending: bool) -> list[int]:
+    """The requests to run: every verified one (`pending`), or the ones named, each one runnable."""
+    if bool(request_ids) == pending:
+        raise DsrError("give request ids or --pending (not both)")
+    if pending:
+        return [r.id for r in ws.db.requests.list(state="verified")]
+    for record in ws.db.requests.get_many(request_ids):
+        if record.state not in RUNNABLE:
+            hint = " (verify it first: dsr verify)" if record.state == "received" else ""
+            raise RequestStateError(f"request {record.id} is {record.state}; nothing to run{hint}")
+    return list(request_ids)
+
+
+def newly_verified(ws: Workspace, after: int) -> list[tuple[int, int, str]]:
+    """(transition seq, request id, type) of requests verified after the transition `after`, still waiting."""
+    return ws.db.requests.verified_since(after)
+
+
+def progress(ws: Workspace, request_ids: Sequence[int]) -> int:
+    """How many (request, store) outcomes are recorded: how far a run has got."""
+    return ws.db.results.finished_count(request_ids)
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """Everything known about one request: for `dsr status` and, next, the controllers' API."""
+
+    record: RequestRecord
+    results: list[CollectionResult]
+    stores: dict[str, dict]
+    skipped: list[SkippedItem]
+    history: list[dict]
+    restriction: dict
+    holds: list[str]  # the holds that deferred it
+    backups: dict | None  # erasures: the backups still holding the subject, until they age out
+
+
+def status(ws: Workspace, request_id: int) -> RequestStatus:
+    db = ws.db
+    return RequestStatus(
+        record=db.requests.get(request_id),
+        results=db.results.results(request_id),
+        stores=db.results.store_status(request_id),
+        skipped=db.results.skipped(request_id),
+        history=db.requests.transitions(request_id),
+        restriction=db.restrictions.state(request_id),
+        holds=[h.name for h in db.holds.deferring(request_id)],
+        backups=db.backups.state_of(f"request:{request_id}"),
+    )
+
+
+def export(ws: Workspace, request_id: int, out: Path, actor: str) -> dict:
+    """Decrypt a completed access request's package into `out`; returns its manifest."""
+    record = ws.db.requests.get(request_id)
+    if record.type != "access" or record.state not in ("completed", "partially_completed"):
+        raise DsrError(
+            f"request {request_id} is a {record.state} {record.type} request; "
+            "only completed (or partially completed) access requests have a package"
+        )
+    manifest = write_package(ws.config.export_dir, ws.db.keys, request_id, out)
+    ws.db.requests.audit(request_id, "exported", actor, {"files": len(manifest["files"])})
+    return manifest

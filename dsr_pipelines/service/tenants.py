@@ -1,0 +1,43 @@
+"""Tenants: terminate a controller's contract, purge its data once due, expire its archives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..core.durations import parse_duration
+from ..core.errors import DsrError
+from ..retain.archive import expire_archives
+from ..retain.certificate import write_certificate
+from ..retain.purge import Purger, PurgeReport
+from ..state.terminations import Termination
+from .workspace import Workspace
+
+
+def terminate(ws: Workspace, tenant: str, effective: datetime, grace: str | None, actor: str) -> Termination:
+    """Record a termination once; the purge is due at the effective date plus the grace period."""
+    period = parse_duration(grace, "--grace") if grace else None
+    return ws.db.terminations.terminate(tenant, effective, period, actor, set(ws.config.settings.tenants))
+
+
+def purge(ws: Workspace, tenant: str, actor: str, dry_run: bool = False) -> PurgeReport:
+    """Purge a terminated tenant from every store, and write its certificate; the dry run says what a
+    purge would do, at any time. A real purge before the termination is due is refused, whoever asks."""
+    termination = ws.db.terminations.require(tenant)
+    if not dry_run and termination.due_at > ws.db.clock():
+        raise DsrError(
+            f"tenant {tenant}'s purge is due on {termination.due_at:%Y-%m-%d}; before that only --dry-run"
+        )
+    report = Purger(ws.config, ws.datamap, ws.rules, ws.db, ws.connectors).run(termination, actor, dry_run)
+    if not dry_run:
+        write_certificate(ws.config, ws.db, report, termination)
+    return report
+
+
+def due_purges(ws: Workspace) -> list[Termination]:
+    """Terminations whose purge is due and not finished."""
+    return ws.db.terminations.due()
+
+
+def expire(ws: Workspace, actor: str, as_of: datetime | None = None) -> int:
+    """Delete archived records whose legal obligation has ended by `as_of` (default: now)."""
+    return expire_archives(ws.db, ws.connectors, actor, as_of or ws.db.clock())

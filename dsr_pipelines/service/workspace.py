@@ -1,0 +1,97 @@
+"""What every use case works with: the configuration, the state database, the datamap, the retention
+rules and connectors to the stores, each opened or read on first use and closed together.
+
+    with Workspace.open("dsr.yaml") as ws:
+        requests.submit(ws, "acme", "erasure", ["email=ann@example.com"], actor="cli:ann")
+
+The CLI and the Python API open one per command, a Dagster resource one per run, tests their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from connectors import Connector, StoreError
+
+from ..core.config import Config, load_config
+from ..core.errors import DsrError
+from ..plan.datamap.model import Datamap, load_datamap
+from ..plan.reach import Connectors
+from ..retain.rules import RetentionRules, load_rules
+from ..state.db import StateDB
+
+
+class Workspace:
+    def __init__(self, config: Config):
+        self.config = config
+        self._db: StateDB | None = None
+        self._datamap: Datamap | None = None
+        self._rules: RetentionRules | None = None
+        self._connectors: Connectors | None = None
+
+    @classmethod
+    def open(cls, config_path: str | Path | None = None) -> Workspace:
+        """From `config_path`, else $DSR_CONFIG, else ./dsr.yaml."""
+        return cls(load_config(config_path))
+
+    @property
+    def db(self) -> StateDB:
+        if self._db is None:
+            self._db = StateDB(self.config.request_store_url, self.config.keys())
+        return self._db
+
+    @property
+    def datamap(self) -> Datamap:
+        if self._datamap is None:
+            self._datamap = load_datamap(self.config.datamap_path)
+        return self._datamap
+
+    @property
+    def rules(self) -> RetentionRules:
+        if self._rules is None:
+            self._rules = load_rules(self.config.rules_path)
+        return self._rules
+
+    @property
+    def connectors(self) -> Connectors:
+        """Connectors by store name; object and lake stores learn their layouts from the datamap."""
+        if self._connectors is None:
+            datamap = self.datamap if self.config.datamap_path.is_file() else None
+            self._connectors = Connectors(self.config, datamap)
+        return self._connectors
+
+    def connector(self, store: str) -> Connector:
+        return self.connectors(store)
+
+    def store_kinds(self) -> dict[str, str]:
+        return {s.name: s.kind for s in self.config.settings.stores}
+
+    def mapped_stores(self) -> list[str]:
+        """The stores the datamap maps: where requests look."""
+        return sorted(self.datamap.stores)
+
+    def unreachable(self) -> dict[str, str]:
+        """Mapped stores that do not answer now, with the reason: checked before anything changes."""
+        down = {}
+        for name in self.mapped_stores():
+            try:
+                self.connector(name).ping()
+            except (StoreError, DsrError) as exc:
+                down[name] = str(exc)
+            except Exception as exc:  # a malformed URL or a missing driver stops the store like a dead host
+                down[name] = f"store {name}: {exc.__class__.__name__}"
+        return down
+
+    def close(self) -> None:
+        if self._connectors is not None:
+            self._connectors.close()
+            self._connectors = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""State: the state database (every table, migrations, the ledger), below the domain and the service."""

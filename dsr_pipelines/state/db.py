@@ -1,0 +1,65 @@
+"""The state database: one engine, the project's keys, a clock, and one repository per kind of record.
+
+    db = StateDB(config.request_store_url, config.keys())
+    db.requests.submit(...); db.results.record_store(...); db.holds.active(); db.ledger.verify()
+
+Opening it checks the schema version first (`migrate.require_current`): a database made for
+another schema is refused, naming the command that upgrades it, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ..core.keys import Keys
+from . import migrate
+from .archives import Archives
+from .backups import Backups
+from .discovery_log import DiscoveryLog
+from .holds import Holds
+from .ledger import Ledger
+from .links import Links
+from .requests import Requests
+from .restrictions import Restrictions
+from .results import Results
+from .sweeps import Sweeps
+from .terminations import Terminations
+from .tombstones import Tombstones
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class StateDB:
+    def __init__(self, url: str, keys: Keys, clock: Callable[[], datetime] = utcnow):
+        self.engine = migrate.engine_for(url)
+        try:
+            migrate.require_current(self.engine)
+        except Exception:
+            self.engine.dispose()
+            raise
+        self.keys = keys
+        self.clock = clock
+        self.ledger = Ledger(self.engine)
+        self.requests = Requests(self)
+        self.links = Links(self)
+        self.results = Results(self)
+        self.holds = Holds(self)
+        self.backups = Backups(self)
+        self.sweeps = Sweeps(self)
+        self.terminations = Terminations(self)
+        self.archives = Archives(self)
+        self.tombstones = Tombstones(self)
+        self.restrictions = Restrictions(self)
+        self.discovery = DiscoveryLog(self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> StateDB:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,349 @@
+"""Requests: intake, lifecycle and the identities they start from.
+
+Identities are kept encrypted (AES-256-GCM, bound to the request and position) and are removed
+once an erasure has completed; from then on the request knows its subject only by HMAC
+reference. Every state change is stored with its time and actor, and audited in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ..core.durations import Duration
+from ..core.errors import RequestStateError, UnknownRequest
+from ..core.identities import Identity
+from .schema import identities_t, links_t, requests_t, transitions_t
+
+if TYPE_CHECKING:
+    from .db import StateDB
+
+REQUEST_TYPES = ("access", "erasure", "restriction", "lift-restriction")
+FINAL = ("completed", "rejected")
+RUNNABLE = ("verified", "running", "failed", "partially_completed")
+TRANSITIONS = {
+    "received": {"verified", "rejected"},
+    "verified": {"running", "rejected"},
+    "running": {"running", "completed", "partially_completed", "failed"},
+    "failed": {"running", "rejected"},
+    "partially_completed": {"running"},
+    "completed": set(),
+    "rejected": set(),
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One request's subject as the lookup needs it: kept inside ops, never returned from them.
+
+    `links` holds key tuples found in other stores, by link (`shop.customers(id)`).
+    """
+
+    request_id: int
+    tenant: str
+    identities: tuple[Identity, ...] = field(repr=False)
+    links: Mapping[str, tuple[tuple, ...]] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: int
+    tenant: str
+    type: str
+    state: str
+    received_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    subject_refs: tuple[str, ...]
+    identities_held: bool
+    probe: dict | None
+    error: str | None
+
+
+class Requests:
+    """The `dsr_requests` table and what hangs off it: identities and transitions."""
+
+    def __init__(self, db: StateDB):
+        self.db = db
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        tenant: str,
+        type_: str,
+        identities: Sequence[Identity],
+        actor: str,
+        response_period: Duration,
+        verified: bool = False,
+    ) -> int:
+        if type_ not in REQUEST_TYPES:
+            raise RequestStateError(f"unknown request type {type_!r} (known: {', '.join(REQUEST_TYPES)})")
+        if not tenant or not tenant.strip():
+            raise RequestStateError("a request needs a tenant")
+        if not identities:
+            raise RequestStateError("a request needs at least one identity")
+        unique = sorted(set(identities))
+        now = self.db.clock()
+        keys = self.db.keys
+        refs = [keys.subject_ref(i) for i in unique]
+        with self.db.engine.begin() as conn:
+            request_id = conn.execute(
+                sa.insert(requests_t).values(
+                    tenant=tenant,
+                    type=type_,
+                    state="received",
+                    received_at=now,
+                    due_at=response_period.add_to(now),
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                sa.insert(identities_t),
+                [
+                    {
+                        "request_id": request_id,
+                        "position": pos,
+                        "kind": ident.kind,
+                        "ref": ref,
+                        "ciphertext": keys.encrypt(ident.value.encode(), f"request:{request_id}:{pos}"),
+                    }
+                    for pos, (ident, ref) in enumerate(zip(unique, refs, strict=True))
+                ],
+            )
+            conn.execute(
+                sa.insert(transitions_t).values(
+                    request_id=request_id, at=now, actor=actor, from_state=None, to_state="received"
+                )
+            )
+            self.db.ledger.append(
+                conn,
+                at=now,
+                actor=actor,
+                event="submitted",
+                tenant=tenant,
+                request_id=request_id,
+                subject_refs=refs,
+                details={"type": type_, "identity_kinds": sorted({i.kind for i in unique})},
+            )
+            if verified:
+                self._transition(conn, request_id, "verified", actor, None, now)
+        return int(request_id)
+
+    def verify(self, request_id: int, actor: str) -> None:
+        self.transition(request_id, "verified", actor)
+
+    def reject(self, request_id: int, actor: str, reason: str) -> None:
+        self.transition(request_id, "rejected", actor, reason)
+
+    def extend(self, request_id: int, period: Duration, reason: str, actor: str) -> datetime:
+        record = self.get(request_id)
+        if record.state in FINAL:
+            raise RequestStateError(f"request {request_id} is {record.state}; its due date no longer matters")
+        if not reason.strip():
+            raise RequestStateError("an extension needs a reason")
+        due = period.add_to(record.due_at)
+        now = self.db.clock()
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now)
+            )
+            self.audit_in(
+                conn, record, "due_date_extended", actor, now, {"due_at": due.isoformat(), "reason": reason}
+            )
+        return due
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def transition(self, request_id: int, to_state: str, actor: str, note: str | None = None) -> None:
+        with self.db.engine.begin() as conn:
+            self._transition(conn, request_id, to_state, actor, note, self.db.clock())
+
+    def _transition(self, conn, request_id: int, to_state: str, actor: str, note: str | None, now) -> None:
+        row = conn.execute(
+            sa.select(requests_t).where(requests_t.c.id == request_id).with_for_update()
+        ).first()
+        if row is None:
+            raise UnknownRequest(f"no request {request_id}")
+        if to_state not in TRANSITIONS[row.state]:
+            raise RequestStateError(f"request {request_id} is {row.state}; it cannot become {to_state}")
+        values = {"state": to_state, "updated_at": now}
+        if to_state in ("failed", "partially_completed", "rejected"):
+            values["error"] = note
+        elif to_state in ("running", "completed"):
+            values["error"] = None
+        conn.execute(sa.update(requests_t).where(requests_t.c.id == request_id).values(values))
+        conn.execute(
+            sa.insert(transitions_t).values(
+                request_id=request_id, at=now, actor=actor, from_state=row.state, to_state=to_state, note=note
+            )
+        )
+        refs = conn.execute(
+            sa.select(identities_t.c.ref).where(identities_t.c.request_id == request_id)
+        ).scalars()
+        self.db.ledger.append(
+            conn,
+            at=now,
+            actor=actor,
+            event=to_state,
+            tenant=row.tenant,
+            request_id=request_id,
+            subject_refs=list(refs),
+            details={"from": row.state, **({"note": note} if note else {})},
+        )
+
+    def start(self, request_ids: Iterable[int], actor: str) -> None:
+        for request_id in request_ids:
+            record = self.get(request_id)
+            if record.state not in RUNNABLE:
+                raise RequestStateError(f"request {request_id} is {record.state}; only verified requests run")
+            self.transition(request_id, "running", actor, "resumed" if record.state != "verified" else None)
+
+    def finish(self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None) -> None:
+        """Final transition; a completed erasure also forgets the identities it was given."""
+        record = self.get(request_id)
+        now = self.db.clock()
+        with self.db.engine.begin() as conn:
+            if probe is not None:
+                conn.execute(
+                    sa.update(requests_t)
+                    .where(requests_t.c.id == request_id)
+                    .values(probe=json.dumps(probe, sort_keys=True))
+                )
+            self._transition(conn, request_id, state, actor, note, now)
+            if state == "completed" and record.type == "erasure":
+                conn.execute(
+                    sa.update(identities_t)
+                    .where(identities_t.c.request_id == request_id)
+                    .values(ciphertext=None)
+                )
+                conn.execute(sa.delete(links_t).where(links_t.c.request_id == request_id))
+                self.audit_in(conn, record, "identities_removed", actor, now, {})
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, request_id: int) -> RequestRecord:
+        return self.get_many([request_id])[0]
+
+    def get_many(self, request_ids: Sequence[int]) -> list[RequestRecord]:
+        ids = [int(i) for i in request_ids]
+        with self.db.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(sa.select(requests_t).where(requests_t.c.id.in_(ids)))}
+            idents = conn.execute(
+                sa.select(identities_t.c.request_id, identities_t.c.ref, identities_t.c.ciphertext)
+                .where(identities_t.c.request_id.in_(ids))
+                .order_by(identities_t.c.position)
+            ).fetchall()
+        missing = [i for i in ids if i not in rows]
+        if missing:
+            raise UnknownRequest(f"no request {missing[0]}")
+        out = []
+        for i in ids:
+            r = rows[i]
+            mine = [x for x in idents if x.request_id == i]
+            out.append(
+                RequestRecord(
+                    r.id,
+                    r.tenant,
+                    r.type,
+                    r.state,
+                    r.received_at,
+                    r.due_at,
+                    r.updated_at,
+                    tuple(x.ref for x in mine),
+                    any(x.ciphertext is not None for x in mine),
+                    json.loads(r.probe) if r.probe else None,
+                    r.error,
+                )
+            )
+        return out
+
+    def list(self, state: str | None = None, tenant: str | None = None) -> list[RequestRecord]:
+        query = sa.select(requests_t.c.id).order_by(requests_t.c.id)
+        if state:
+            query = query.where(requests_t.c.state == state)
+        if tenant:
+            query = query.where(requests_t.c.tenant == tenant)
+        with self.db.engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        return self.get_many(ids) if ids else []
+
+    def subjects(self, request_ids: Sequence[int]) -> list[Subject]:
+        """Decrypt identities for the lookup; refuses requests whose identities are gone."""
+        out = []
+        keys = self.db.keys
+        with self.db.engine.connect() as conn:
+            for request_id in request_ids:
+                tenant = conn.execute(
+                    sa.select(requests_t.c.tenant).where(requests_t.c.id == request_id)
+                ).scalar()
+                if tenant is None:
+                    raise UnknownRequest(f"no request {request_id}")
+                rows = conn.execute(
+                    sa.select(identities_t)
+                    .where(identities_t.c.request_id == request_id)
+                    .order_by(identities_t.c.position)
+                ).fetchall()
+                if any(r.ciphertext is None for r in rows):
+                    raise RequestStateError(f"request {request_id}: identities were removed after erasure")
+                idents = tuple(
+                    Identity(
+                        r.kind, keys.decrypt(r.ciphertext, f"request:{request_id}:{r.position}").decode()
+                    )
+                    for r in rows
+                )
+                out.append(Subject(request_id, tenant, idents, self.db.links.read(conn, request_id)))
+        return out
+
+    def verified_since(self, after_seq: int, limit: int = 1000) -> list[tuple[int, int, str]]:
+        """(transition seq, request id, type) of requests verified after `after_seq` and still verified."""
+        query = (
+            sa.select(transitions_t.c.seq, requests_t.c.id, requests_t.c.type)
+            .join(requests_t, requests_t.c.id == transitions_t.c.request_id)
+            .where(
+                transitions_t.c.to_state == "verified",
+                transitions_t.c.seq > after_seq,
+                requests_t.c.state == "verified",
+            )
+            .order_by(transitions_t.c.seq)
+            .limit(limit)
+        )
+        with self.db.engine.connect() as conn:
+            return [(r.seq, r.id, r.type) for r in conn.execute(query)]
+
+    def transitions(self, request_id: int) -> list[dict]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(transitions_t)
+                .where(transitions_t.c.request_id == request_id)
+                .order_by(transitions_t.c.seq)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit_in(
+        self, conn, record: RequestRecord, event: str, actor: str, at: datetime, details: dict
+    ) -> None:
+        """A ledger event about one request, in the caller's transaction."""
+        self.db.ledger.append(
+            conn,
+            at=at,
+            actor=actor,
+            event=event,
+            tenant=record.tenant,
+            request_id=record.id,
+            subject_refs=record.subject_refs,
+            details=details,
+        )
+
+    def audit(self, request_id: int, event: str, actor: str, details: dict) -> None:
+        record = self.get(request_id)
+        with self.db.engine.begin() as conn:
+            self.audit_in(conn, record, event, actor, self.db.clock(), details)

@@ -1,0 +1,157 @@
+"""What each store did for each request: its status, counts per collection, and what it skipped.
+
+A store's outcome for a request replaces an earlier attempt's, so a resumed run records the
+truth of its last attempt; `done` stores are skipped when the request runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from .schema import results_t, skipped_t, store_runs_t
+
+if TYPE_CHECKING:
+    from .db import StateDB
+
+COUNTS = (
+    "found",
+    "exported",
+    "deleted",
+    "masked",
+    "retained",
+    "residual",
+    "skipped",
+    "versions",
+    "restricted",
+    "lifted",
+)
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An object or file a store could not read or change for a request, and why."""
+
+    store: str
+    collection: str
+    item: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CollectionResult:
+    store: str
+    collection: str
+    found: int = 0
+    exported: int = 0
+    deleted: int = 0
+    masked: int = 0
+    retained: int = 0
+    residual: int = 0
+    skipped: int = 0  # objects or files that could not be read or changed (listed per request)
+    versions: int = 0  # older object versions deleted
+    restricted: int = 0  # records newly marked restricted
+    lifted: int = 0  # records whose restriction was lifted
+    reason: str | None = None
+
+
+class Results:
+    def __init__(self, db: StateDB):
+        self.db = db
+
+    def store_status(self, request_id: int) -> dict[str, dict]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(store_runs_t).where(store_runs_t.c.request_id == request_id))
+            return {r.store: {"status": r.status, "error": r.error, "actor": r.actor} for r in rows}
+
+    def done_stores(self, request_ids: Sequence[int]) -> set[tuple[int, str]]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(store_runs_t.c.request_id, store_runs_t.c.store).where(
+                    store_runs_t.c.request_id.in_(list(request_ids)), store_runs_t.c.status == "done"
+                )
+            )
+            return {(r.request_id, r.store) for r in rows}
+
+    def finished_count(self, request_ids: Sequence[int]) -> int:
+        """How many (request, store) outcomes are recorded: a run's progress."""
+        with self.db.engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(store_runs_t.c.request_id.in_(list(request_ids)))
+            return conn.execute(query.select_from(store_runs_t)).scalar()
+
+    def record_store(
+        self,
+        request_id: int,
+        store: str,
+        status: str,
+        results: Sequence[CollectionResult],
+        actor: str,
+        error: str | None = None,
+        skipped: Sequence[SkippedItem] = (),
+    ) -> None:
+        """Store one store's outcome for one request (replacing an earlier attempt's), audited."""
+        now = self.db.clock()
+        record = self.db.requests.get(request_id)
+        where = {"request_id": request_id, "store": store}
+        with self.db.engine.begin() as conn:
+            for table in (results_t, store_runs_t, skipped_t):
+                conn.execute(sa.delete(table).where(*(table.c[k] == v for k, v in where.items())))
+            if skipped:
+                conn.execute(
+                    sa.insert(skipped_t),
+                    [
+                        {
+                            "request_id": request_id,
+                            "store": item.store,
+                            "collection": item.collection,
+                            "item": self.db.keys.encrypt(item.item.encode(), f"skipped:{request_id}"),
+                            "reason": item.reason,
+                        }
+                        for item in skipped
+                    ],
+                )
+            if results:
+                conn.execute(sa.insert(results_t), [{"request_id": request_id, **vars(r)} for r in results])
+            conn.execute(
+                sa.insert(store_runs_t).values(
+                    **where, status=status, error=error, finished_at=now, actor=actor
+                )
+            )
+            totals = {k: sum(getattr(r, k) for r in results) for k in COUNTS}
+            self.db.requests.audit_in(
+                conn,
+                record,
+                f"store_{status}",
+                actor,
+                now,
+                {"store": store, **totals, **({"error": error} if error else {})},
+            )
+
+    def results(self, request_id: int) -> list[CollectionResult]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(results_t)
+                .where(results_t.c.request_id == request_id)
+                .order_by(results_t.c.store, results_t.c.collection)
+            )
+            return [
+                CollectionResult(**{k: v for k, v in r._mapping.items() if k != "request_id"}) for r in rows
+            ]
+
+    def skipped(self, request_id: int) -> list[SkippedItem]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(skipped_t).where(skipped_t.c.request_id == request_id).order_by(skipped_t.c.seq)
+            )
+            return [
+                SkippedItem(
+                    r.store,
+                    r.collection,
+                    self.db.keys.decrypt(r.item, f"skipped:{request_id}").decode(),
+                    r.reason,
+                )
+                for r in rows
+            ]
