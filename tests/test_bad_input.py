@@ -6,7 +6,6 @@ import copy
 import json
 from contextlib import closing
 
-import pytest
 import sqlalchemy as sa
 
 from connectors import open_store
@@ -14,8 +13,6 @@ from dsr_pipelines.core.config import load_config
 from dsr_pipelines.demo import shop
 from dsr_pipelines.plan.datamap.model import load_datamap
 from dsr_pipelines.service import per_store
-
-from .conftest import BACKENDS
 
 
 def _submit(project, *identity: str):
@@ -144,7 +141,6 @@ def test_crash_after_store_commit_resumes_without_double_effects(project):
     assert [h["to"] for h in status["history"]] == ["received", "verified", "running", "running", "completed"]
 
 
-@pytest.mark.parametrize("project", BACKENDS, indirect=True)
 def test_a_failing_statement_rolls_back_the_whole_store_and_leaks_no_values(project):
     """One transaction per store: addresses deleted before the failing mask come back."""
     broken = copy.deepcopy(shop.DATAMAP)

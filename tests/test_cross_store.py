@@ -9,7 +9,6 @@ from contextlib import closing
 import boto3
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -18,7 +17,7 @@ from dsr_pipelines.demo import shop
 from dsr_pipelines.service import batch
 from dsr_pipelines.service.workspace import Workspace
 
-from .conftest import BACKENDS, files_containing
+from .conftest import files_containing
 
 
 def _counts(status: dict) -> dict[tuple[str, str], dict]:
@@ -60,7 +59,6 @@ def test_access_request_covers_the_shop_the_lake_and_the_bucket(stores, tmp_path
     assert sources[("files", "newsletter")]["recipients"] == ["mailing provider"]
 
 
-@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
 def test_erasure_reaches_every_store_through_the_link_and_touches_no_one_else(stores, dagster_home):
     person = stores.project.people[6]
     cid = person.customer_id

@@ -100,7 +100,7 @@ def test_no_personal_data_in_dagster_storage_logs_or_run_records(project, dagste
     logs = caplog.text + "".join(capfd.readouterr())
     for needle in needles:
         assert needle not in records and needle not in events and needle not in logs, needle
-    # The request store keeps identities encrypted, the ledger keeps references, staged exports are
+    # The state database keeps identities encrypted, the ledger keeps references, staged exports are
     # encrypted: only the shop itself still holds the access subjects (the erased ones are gone).
     shop_db = Path(p.shop_url.removeprefix("sqlite:///")).name
     hits = files_containing(p.root, [v for person in people for v in (person.email, person.phone)])

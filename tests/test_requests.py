@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from connectors import REDACTED
 from dsr_pipelines.demo import shop
 
-from .conftest import BACKENDS
+from .conftest import BACKENDS, fresh_database
 
 
 def _status(project, request_id: int) -> dict:
@@ -73,8 +73,17 @@ def test_access_request_exports_related_records_with_manifest(project, tmp_path)
     assert "parcel carrier" in sources["addresses"]["recipients"]
 
 
+@pytest.fixture
+def on_one_engine(request, project, tmp_path):
+    """The shop and the state database on the same engine, as in production (PostgreSQL)."""
+    for url in fresh_database(request.node.callspec.params["project"], tmp_path):
+        project.write_config(request_store=url)
+        yield project
+
+
 @pytest.mark.parametrize("project", BACKENDS, indirect=True)
-def test_erasure_deletes_masks_and_retains_and_touches_no_one_else(project):
+def test_erasure_deletes_masks_and_retains_and_touches_no_one_else(on_one_engine):
+    project = on_one_engine
     person = project.people[3]  # customer 4, whom customer 5 was referred by
     before = project.snapshot()
     mine = _related(before, person.customer_id)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -26,7 +25,7 @@ from dsr_pipelines.retain.processable import processable_rows, processable_selec
 from dsr_pipelines.retain.restriction import sample_filter
 from dsr_pipelines.service.discovery import analyzer
 
-from .conftest import BACKENDS, Stores
+from .conftest import Stores
 
 TAG = "dsr-restricted"
 
@@ -56,7 +55,6 @@ def submit_and_run(stores: Stores, person, type_: str) -> dict:
     return stores.status(request_id)
 
 
-@pytest.mark.parametrize("stores", BACKENDS, indirect=True)
 def test_restriction_marks_everything_and_lifting_restores_exactly_the_previous_state(stores):
     p, q = stores.project.people[0], stores.project.people[1]  # they share a newsletter export
     log = "logs/app-001.log"

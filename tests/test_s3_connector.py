@@ -129,7 +129,7 @@ def test_erase_rewrites_objects_without_the_subject_and_deletes_objects_that_wer
     assert read(client, bucket, "logs/app.log") == "login JOANN@x.com ok\n"
     remaining = keys_of(client, bucket)
     assert "exports/2024-02.json" not in remaining and "exports/2024-04.ndjson.gz" not in remaining
-    assert conn.tags("exports/2024-01.ndjson") == {"team": "sales"}  # tags survive the rewrite
+    assert conn.bucket.tags("exports/2024-01.ndjson") == {"team": "sales"}  # tags survive the rewrite
 
     rows, _ = found(conn, "exports", ann)
     assert rows == []
@@ -255,11 +255,11 @@ def test_tags_can_be_set_and_removed_without_touching_other_tags(s3_server, shop
     client, bucket = shop_files
     conn = connector(s3_server, bucket)
     key = "exports/2024-03.csv"
-    conn.set_tags(key, {"team": "ops"})
-    conn.set_tags(key, {"dsr-restricted": "true"})
-    assert conn.tags(key) == {"team": "ops", "dsr-restricted": "true"}
-    conn.remove_tags(key, ["dsr-restricted"])
-    assert conn.tags(key) == {"team": "ops"}
+    conn.bucket.set_tags(key, {"team": "ops"})
+    conn.bucket.set_tags(key, {"dsr-restricted": "true"})
+    assert conn.bucket.tags(key) == {"team": "ops", "dsr-restricted": "true"}
+    conn.bucket.remove_tags(key, ["dsr-restricted"])
+    assert conn.bucket.tags(key) == {"team": "ops"}
 
 
 def test_unreadable_objects_are_reported_when_they_hold_the_subject_and_kept_intact(s3_server, bucket):

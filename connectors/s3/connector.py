@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import random
 import re
-import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..ages import key_date_reader
 from ..base import (
     RECORD,
     SOURCE,
@@ -39,8 +36,9 @@ from ..base import (
     StoreUnavailable,
 )
 from ..matching import by_collection, for_source, key_text, matches_any
-from . import records
-from .bucket import Bucket, BucketGone, Changed, Missing, ObjectInfo, client_for
+from . import expiry as expiry_module
+from . import records, tags
+from .bucket import Bucket, BucketGone, Changed, ObjectInfo, client_for
 from .formats import Document, FormatError, detect, encode, records_table
 from .layout import ObjectLayout
 from .textsearch import TextSearch
@@ -86,17 +84,6 @@ class S3Connector:
     def ping(self) -> None:
         self.bucket.ping()
 
-    # Tagging, for restriction: an object's tags, kept apart from its content.
-    def tags(self, key: str) -> dict[str, str]:
-        return self.bucket.tags(key)
-
-    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
-        """Add or overwrite tags on an object, keeping its other tags."""
-        self.bucket.set_tags(key, tags)
-
-    def remove_tags(self, key: str, names: Sequence[str]) -> None:
-        self.bucket.remove_tags(key, names)
-
     # -- collections --------------------------------------------------------------------------
 
     def layout(self, collection: str) -> ObjectLayout:
@@ -130,10 +117,10 @@ class S3Connector:
                 self._collections.append(CollectionInfo(name, fields, (), (), layout.spec()))
         return self._collections
 
-    def _objects(self, layout: ObjectLayout) -> list[ObjectInfo]:
+    def objects(self, layout: ObjectLayout) -> list[ObjectInfo]:
         return list(self.bucket.objects(self.root + layout.prefix))
 
-    def _keyed(self, layout: ObjectLayout, objects: Sequence[ObjectInfo]) -> pa.Table:
+    def keyed(self, layout: ObjectLayout, objects: Sequence[ObjectInfo]) -> pa.Table:
         """Per object under a key pattern: its key, size, time and the placeholder values in its key."""
         regex = layout.key_regex(self.root)
         names = layout.placeholders()
@@ -169,9 +156,9 @@ class S3Connector:
     def count(self, collection: str) -> int:
         """Records in the collection (objects, under a key pattern): a full pass, so only the guard asks."""
         layout = self.layout(collection)
-        objects = self._objects(layout)
+        objects = self.objects(layout)
         if layout.key_pattern:
-            return self._keyed(layout, objects).num_rows
+            return self.keyed(layout, objects).num_rows
 
         def count_one(obj: ObjectInfo) -> int:
             doc = self._document(obj.key, layout)
@@ -184,11 +171,11 @@ class S3Connector:
         """Records from up to SAMPLE_OBJECTS objects chosen at seeded random, parsed per format."""
         layout = self.layout(collection)
         try:
-            objects = self._objects(layout)
+            objects = self.objects(layout)
         except BucketGone:
             raise StoreError(f"store {self.name}: bucket {self.bucket.name} does not exist") from None
         if layout.key_pattern:
-            return Sample(self._keyed(layout, objects).drop_columns([SOURCE]).slice(0, n), "keys")
+            return Sample(self.keyed(layout, objects).drop_columns([SOURCE]).slice(0, n), "keys")
         rng = random.Random(f"{self.name}/{collection}")
         chosen = sorted(rng.sample(objects, min(SAMPLE_OBJECTS, len(objects))), key=lambda o: o.key)
         rows: list[dict] = []
@@ -211,7 +198,7 @@ class S3Connector:
         """The objects named by the keys' `_source` where all name some; else every object."""
         if keys and all(SOURCE in k.column_names for k in keys):
             return sorted({s for k in keys for s in k[SOURCE].to_pylist()})
-        return [o.key for o in self._objects(layout)]
+        return [o.key for o in self.objects(layout)]
 
     def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch | Skipped]:
         """Records matching any key table, reading each object once for all of them."""
@@ -242,7 +229,7 @@ class S3Connector:
 
     def _find_whole(self, collection: str, layout: ObjectLayout, keys: Sequence[pa.Table]) -> Iterator:
         """Objects under a key pattern, matched by their key, then fetched whole."""
-        listed = self._keyed(layout, self._objects(layout))
+        listed = self.keyed(layout, self.objects(layout))
         matched = listed.filter(matches_any(listed, list(keys)))
 
         def fetch(row: dict) -> dict | Skipped | None:
@@ -289,20 +276,20 @@ class S3Connector:
     def _erase_whole(
         self, layout: ObjectLayout, ops: dict[int, EraseOp], changed: list[int], versions: list[list]
     ) -> None:
-        listed = self._keyed(layout, self._objects(layout))
+        listed = self.keyed(layout, self.objects(layout))
         for i, op in ops.items():
             if not isinstance(op.action, Delete):
                 raise StoreError(f"store {self.name}: objects under a key pattern can only be deleted")
             for key in listed.filter(matches_any(listed, [op.keys]))[SOURCE].to_pylist():
                 if self.bucket.versioned():
-                    older = self._delete_every_version(key)
+                    older = self.delete_every_version(key)
                 else:
                     self.bucket.delete(key)
                     older = 0
                 changed[i] += 1
                 versions[i] += [frozenset({key})] * older  # the subject's rows carry it as _source
 
-    def _delete_every_version(self, key: str) -> int:
+    def delete_every_version(self, key: str) -> int:
         """Every version of an object that is the subject's alone; returns how many older ones there were."""
         older = 0
         for version in self.bucket.versions(key):
@@ -391,58 +378,12 @@ class S3Connector:
                 for i, values in held.items():
                     versions[i].append(values)
 
-    # -- restriction ------------------------------------------------------------------------
-
-    def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:
-        """Tag (or untag) the objects `keys` names by `_source`: the tag marks the whole object."""
-        objects = sorted(set(keys[SOURCE].to_pylist()))
-
-        def one(key: str) -> int:
-            try:
-                if on:
-                    self.bucket.set_tags(key, {marker: "true"})
-                else:
-                    self.bucket.remove_tags(key, [marker])
-            except Missing:
-                return 0
-            return 1
-
-        try:
-            with ThreadPoolExecutor(self.workers) as pool:
-                return sum(pool.map(one, objects))
-        except BucketGone:
-            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
-
-    def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table:
-        """The objects (`_source`) carrying the tag: of `keys`, or of the whole collection."""
-        if keys is None:
-            objects = [o.key for o in self._objects(self.layout(collection))]
-        else:
-            objects = sorted(set(keys[SOURCE].to_pylist()))
-        try:
-            tagged = self._tagged(objects, marker)
-        except BucketGone:
-            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
-        return pa.table({SOURCE: pa.array([k for k in objects if k in tagged], pa.string())})
-
-    def _tagged(self, keys: Sequence[str], tag: str) -> set[str]:
-        """The objects among `keys` carrying `tag`, tags read in parallel; a vanished object has none."""
-
-        def carries(key: str) -> bool:
-            try:
-                return tag in self.bucket.tags(key)
-            except Missing:
-                return False
-
-        with ThreadPoolExecutor(self.workers) as pool:
-            return {k for k, hit in zip(keys, pool.map(carries, keys), strict=True) if hit}
-
     def listing(self, prefix: str) -> list[ObjectInfo]:
         """Every object under a prefix of the store's root, with size and time (a backup location)."""
         try:
             return list(self.bucket.objects(self.root + prefix))
         except BucketGone:
-            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
+            raise self.gone() from None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -469,93 +410,20 @@ class S3Connector:
         ]
         self.bucket.put_lifecycle(kept + ours)
 
-    # -- retention --------------------------------------------------------------------------
+    def gone(self) -> StoreUnavailable:
+        """The error for a bucket that no longer exists."""
+        return StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}")
+
+    # -- restriction (object tags) and retention: tags.py, expiry.py ------------------------------
+
+    def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int:
+        """Tag (or untag) the objects `keys` names by `_source`: the tag marks the whole object."""
+        return tags.restrict(self, keys, marker, on)
+
+    def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table:
+        """The objects (`_source`) carrying the tag: of `keys`, or of the whole collection."""
+        return tags.restricted(self, collection, marker, keys)
 
     def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
-        """Delete the objects older than the cutoff, by LastModified or by the date in their key.
-
-        Objects named in `keep` (by `_source`, or by a key pattern's placeholders) and objects
-        carrying the `restricted` tag stay. In a versioned bucket every version of an expired
-        object goes with it. Deletions run in batches of `expiry.batch` objects.
-        """
-        if not isinstance(expiry.action, Delete):
-            raise StoreError(f"store {self.name}: a sweep can only delete objects, not mask them")
-        age = self._object_age(expiry)
-        layout = self.layout(expiry.collection) if expiry.prefix is None else ObjectLayout(expiry.prefix)
-        try:
-            listed = self._chosen(layout, self._objects(layout), expiry.only)
-            expired = [(o, t) for o in listed if (t := age(o)) is not None and t < expiry.cutoff]
-            kept = self._kept_objects(layout, [o for o, _ in expired], expiry)
-        except BucketGone:
-            raise StoreUnavailable(f"store {self.name}: bucket {self.bucket.name}: {GONE}") from None
-        count = ExpiryCount(expired=len(expired), kept=len(kept))
-        going = [(o, t) for o, t in expired if o.key not in kept]
-        if not expiry.age.ageless:
-            count.saw([t for _, t in going])
-        if dry_run:
-            return count
-        versioned = self.bucket.versioned()
-
-        def remove(obj: ObjectInfo) -> None:
-            if versioned:
-                self._delete_every_version(obj.key)
-            else:
-                self.bucket.delete(obj.key)
-
-        with ThreadPoolExecutor(self.workers) as pool:
-            for start in range(0, len(going), expiry.batch):
-                started = time.perf_counter()
-                part = [o for o, _ in going[start : start + expiry.batch]]
-                if expiry.archive is not None:
-                    expiry.archive(self._bodies(pool, part))
-                list(pool.map(remove, part))
-                count.changed += len(part)
-                count.batches += 1
-                count.longest_batch = max(count.longest_batch, time.perf_counter() - started)
-        return count
-
-    def _chosen(self, layout: ObjectLayout, objects: list[ObjectInfo], only) -> list[ObjectInfo]:
-        """Objects whose key's placeholders match `only` (a tenant's, under a key pattern); all without it."""
-        if not only:
-            return objects
-        if not layout.key_pattern:
-            raise StoreError(f"store {self.name}: objects under a prefix are chosen by content, not by key")
-        keyed = self._keyed(layout, objects)
-        wanted = set(keyed.filter(matches_any(keyed, list(only)))[SOURCE].to_pylist())
-        return [o for o in objects if o.key in wanted]
-
-    def _object_age(self, expiry: Expiry):
-        if expiry.age.ageless:
-            return lambda o: datetime.min  # a purge: every object, whatever its age
-        if expiry.age.modified:
-            return lambda o: o.last_modified.astimezone(UTC).replace(tzinfo=None) if o.last_modified else None
-        if expiry.age.key_date:
-            read = key_date_reader(expiry.age.key_date)
-            return lambda o: read(o.key)
-        raise StoreError(f"store {self.name}: objects age by their LastModified or by a date in their key")
-
-    def _kept_objects(self, layout: ObjectLayout, objects: list[ObjectInfo], expiry: Expiry) -> set[str]:
-        """Keys of expired objects that must stay: held, or tagged as restricted."""
-        listed = (
-            self._keyed(layout, objects)
-            if layout.key_pattern
-            else pa.table({SOURCE: [o.key for o in objects]})
-        )
-        kept = set(listed.filter(matches_any(listed, expiry.keep))[SOURCE].to_pylist()) if objects else set()
-        if expiry.restricted and objects:
-            kept |= self._tagged([o.key for o in objects], expiry.restricted)
-        return kept
-
-    def _bodies(self, pool: ThreadPoolExecutor, objects: list[ObjectInfo]) -> pa.Table:
-        """Objects as rows for an archive: key, last modified, bytes."""
-        bodies = list(pool.map(self.bucket.get, [o.key for o in objects]))
-        present = [(o, b) for o, b in zip(objects, bodies, strict=True) if b is not None]
-        return pa.table(
-            {
-                "key": [o.key for o, _ in present],
-                "last_modified": pa.array(
-                    [o.last_modified for o, _ in present], pa.timestamp("us", tz="UTC")
-                ),
-                "content": pa.array([b.data for _, b in present], pa.binary()),
-            }
-        )
+        """Delete the objects older than the cutoff, by LastModified or by the date in their key."""
+        return expiry_module.expire(self, expiry, dry_run)

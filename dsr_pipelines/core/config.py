@@ -1,4 +1,4 @@
-"""`dsr.yaml`: where the request store, the datamap, the rules and the stores are.
+"""`dsr.yaml`: where the state database, the datamap, the rules and the stores are.
 
 Found through `--config`, then `DSR_CONFIG`, then `./dsr.yaml`. Relative paths (and relative
 SQLite URLs) are resolved against the file's directory, so a project runs the same from

@@ -50,7 +50,7 @@ class Keys:
         return _derive(self.master, "dsr erasure tombstones")
 
     def subject_ref(self, identity: Identity) -> str:
-        """HMAC-SHA256 of `kind:value`: the only form of a subject outside the request store."""
+        """HMAC-SHA256 of `kind:value`: the only form of a subject outside the state database."""
         msg = f"{identity.kind}:{identity.value}".encode()
         return hmac.new(self._ref_key, msg, hashlib.sha256).hexdigest()
 

@@ -5,11 +5,14 @@ events (or discovery log rows) twice. Only `inspect_store`, which reads, retries
 """
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import dagster as dg
 from pydantic import Field
 
+from ..core.errors import DsrError
 from ..service import backups, batch, discovery, retention, tenants
 from ..service.batch import Batch, StoreTask
 from ..service.per_store import StoreSummary, totals
@@ -26,6 +29,16 @@ def _as_of(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A use case the service refuses (a purge not yet due, no backups declared) fails the step with
+    the service's own message, as the CLI prints it, not a traceback."""
+    try:
+        yield
+    except DsrError as exc:
+        raise dg.Failure(description=str(exc)) from None
+
+
 # -- the DSR job ------------------------------------------------------------------------------
 
 
@@ -37,7 +50,8 @@ class DsrRunConfig(dg.Config):
 @dg.op(out={"batch": dg.Out(Batch), "tasks": dg.DynamicOut(StoreTask)})
 def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, dsr: DsrResource):
     """Mark the requests running, check every store answers, fan out one task per store."""
-    started = batch.start(dsr.workspace, config.request_ids, config.actor)
+    with refusals():
+        started = batch.start(dsr.workspace, config.request_ids, config.actor)
     if started.not_runnable:
         context.log.warning(f"not runnable (not verified, or already finished): {list(started.not_runnable)}")
     if started.failed:
@@ -103,9 +117,10 @@ def discover_stores(
     context: dg.OpExecutionContext, config: DiscoveryRunConfig, dsr: DsrResource
 ) -> dict[str, dict[str, int]]:
     """Sample every store, compare with the datamap, log what is new for review (`dsr discover changes`)."""
-    result = discovery.discover(
-        dsr.workspace, config.actor, config.stores, config.sample_rows, run=context.run_id
-    )
+    with refusals():
+        result = discovery.discover(
+            dsr.workspace, config.actor, config.stores, config.sample_rows, run=context.run_id
+        )
     counts: dict[str, dict[str, int]] = {}
     for report in result.reports:
         mine = [c for c in result.proposal.changes if c.path.startswith(f"stores.{report.store}")]
@@ -130,9 +145,10 @@ def sweep_retention(
     context: dg.OpExecutionContext, config: SweepRunConfig, dsr: DsrResource
 ) -> dict[str, int]:
     """Apply the retention rules; counts per rule go to the log, the op's metadata and the ledger."""
-    report = retention.sweep(
-        dsr.workspace, config.actor, _as_of(config.as_of), config.rule, config.dry_run, config.run_key
-    )
+    with refusals():
+        report = retention.sweep(
+            dsr.workspace, config.actor, _as_of(config.as_of), config.rule, config.dry_run, config.run_key
+        )
     if report.already_ran:
         context.log.info(f"sweep {config.run_key} already completed; nothing to do")
         return {}
@@ -165,7 +181,8 @@ def scan_backups(
     Fails when a backup outlived its rotation or a location could not be listed: a promise is
     being broken, or cannot be checked.
     """
-    results = backups.scan(dsr.workspace, config.actor, _as_of(config.as_of))
+    with refusals():
+        results = backups.scan(dsr.workspace, config.actor, _as_of(config.as_of))
     for r in results:
         context.log.info(
             f"backups of {r.store}: {r.state}, present={r.present} gone={r.gone} overdue={len(r.overdue)}"
@@ -186,7 +203,8 @@ class PurgeRunConfig(dg.Config):
 @dg.op
 def purge_tenant(context: dg.OpExecutionContext, config: PurgeRunConfig, dsr: DsrResource) -> dict[str, int]:
     """Purge a terminated tenant from every store once due; fails (to be run again) when anything is left."""
-    report = tenants.purge(dsr.workspace, config.tenant, config.actor)
+    with refusals():
+        report = tenants.purge(dsr.workspace, config.tenant, config.actor)
     removed: dict[str, int] = {}
     for t in report.targets:
         removed[t.store] = removed.get(t.store, 0) + t.records

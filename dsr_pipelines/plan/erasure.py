@@ -49,7 +49,7 @@ def _is_in(table: pa.Table, cols: Sequence[str], other: pa.Table) -> pa.Array:
     """Per row of `table`: is its tuple of `cols` among `other`'s tuples (same column names)?"""
     left = with_join_keys(table.select(list(cols)), cols)
     right = unique_rows(with_join_keys(other.select(list(cols)), cols).drop_columns(list(cols)))
-    marker = right.append_column("_hit", pa.array([True] * right.num_rows))
+    marker = right.append_column("_hit", pa.array([True] * right.num_rows, pa.bool_()))
     keys = [f"_k{i}" for i in range(len(cols))]
     left = left.append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
     joined = left.join(marker, keys=keys, join_type="left outer", use_threads=False).sort_by("_pos")
@@ -64,7 +64,7 @@ def _unmasked(fields: Sequence[str], rows: pa.Table) -> pa.Array:
     """Rows where any of `fields` still holds a value (not null, redacted or hashed)."""
     fields = [f for f in fields if f in rows.column_names]
     if not fields:
-        return pa.array([False] * rows.num_rows)
+        return pa.array([False] * rows.num_rows, pa.bool_())
     masked = is_masked(rows[fields[0]])
     for name in fields[1:]:
         masked = pc.and_(masked, is_masked(rows[name]))
@@ -148,7 +148,7 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
                 )
             )
             continue
-        blocked = pa.array([False] * rows.num_rows)
+        blocked = pa.array([False] * rows.num_rows, pa.bool_())
         self_refs = []  # references among this collection's own candidates
         for child, fields, to_fields in _incoming(store, connector, name):
             keys = pa.table([rows[f] for f in to_fields] + [rows[REQUEST]], names=[*fields, REQUEST])

@@ -84,7 +84,7 @@ def marked(kind: str, store: StoreMap, connector: Connector, collection: str, ro
         restricted = inherited(store, connector, collection)
         if restricted is None:
             return rows
-    hit = matches(rows, restricted) if restricted.num_rows else pa.array([False] * rows.num_rows)
+    hit = matches(rows, restricted) if restricted.num_rows else pa.array([False] * rows.num_rows, pa.bool_())
     return rows.append_column(RESTRICTED, hit)
 
 

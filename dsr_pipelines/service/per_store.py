@@ -205,7 +205,7 @@ def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSu
 
 
 def totals(summary: StoreSummary) -> dict[str, int]:
-    return {k: sum(getattr(c, k) for rs in summary.results.values() for c in rs) for k in COUNTS}
+    return {k: sum(getattr(c, k) for results in summary.results.values() for c in results) for k in COUNTS}
 
 
 def restrict(

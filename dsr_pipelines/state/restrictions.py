@@ -34,7 +34,7 @@ class Record:
 
 
 class Restrictions:
-    """What each restriction covers, per store and collection, in the request store's database."""
+    """What each restriction covers, per store and collection."""
 
     def __init__(self, db: StateDB):
         self.db = db

@@ -216,7 +216,7 @@ sweep_results_t = sa.Table(
     sa.Column("oldest", sa.DateTime),
     sa.Column("newest", sa.DateTime),
     sa.Column("batches", sa.Integer, nullable=False),
-    sa.Column("longest_batch", sa.Float, nullable=False),
+    sa.Column("longest_batch", sa.Double, nullable=False),
     sa.Column("partitions_dropped", sa.Integer, nullable=False),
     sa.Column("held_by", sa.Text),  # JSON list of hold ids
     sa.Column("error", sa.Text),
@@ -300,6 +300,6 @@ discovery_changes_t = sa.Table(
     sa.Column("path", sa.String(500), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("category", sa.String(60)),
-    sa.Column("confidence", sa.Float),
+    sa.Column("confidence", sa.Double),
     sa.Index("ix_dsr_discovery_changes_store_run", "store", "run"),
 )

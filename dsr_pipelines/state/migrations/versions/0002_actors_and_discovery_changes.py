@@ -1,5 +1,5 @@
 """Who recorded each store's outcome; ledger events found by request; the discovery log named for
-what it holds (proposed datamap changes, not findings).
+what it holds (proposed datamap changes, not findings); fractional columns double precision.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,9 +21,29 @@ def upgrade() -> None:
     op.drop_index("ix_dsr_discovery_findings_store_run", table_name="dsr_discovery_findings")
     op.rename_table("dsr_discovery_findings", "dsr_discovery_changes")
     op.create_index("ix_dsr_discovery_changes_store_run", "dsr_discovery_changes", ["store", "run"])
+    if op.get_bind().dialect.name != "postgresql":  # PostgreSQL's FLOAT is double precision already
+        # A plain FLOAT is single precision on MariaDB, unless Dagster, imported in the same process,
+        # turned it into FLOAT(32), a double: now one type whoever made the table (SQLite copies it).
+        for table, column, nullable in [
+            ("dsr_sweep_results", "longest_batch", False),
+            ("dsr_discovery_changes", "confidence", True),
+        ]:
+            with op.batch_alter_table(table) as batch:
+                batch.alter_column(
+                    column, type_=sa.Double(), existing_type=sa.Float(), existing_nullable=nullable
+                )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        for table, column, nullable in [
+            ("dsr_sweep_results", "longest_batch", False),
+            ("dsr_discovery_changes", "confidence", True),
+        ]:
+            with op.batch_alter_table(table) as batch:
+                batch.alter_column(
+                    column, type_=sa.Float(), existing_type=sa.Double(), existing_nullable=nullable
+                )
     op.drop_index("ix_dsr_discovery_changes_store_run", table_name="dsr_discovery_changes")
     op.rename_table("dsr_discovery_changes", "dsr_discovery_findings")
     op.create_index("ix_dsr_discovery_findings_store_run", "dsr_discovery_findings", ["store", "run"])

@@ -1,0 +1,5 @@
+"""SQL stores through SQLAlchemy Core."""
+
+from .connector import CHUNK, SqlConnector
+
+__all__ = ["CHUNK", "SqlConnector"]
