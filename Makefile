@@ -1,22 +1,28 @@
-# The two set-up commands of the README. Each creates .venv and installs the project first.
+# The two set-up commands of the README. Each creates .venv and installs what it needs first:
+# the demo the project and its demo extra (Faker), the tests the development extras too.
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+.PHONY: demo test bench
 
-$(STAMP): pyproject.toml
+$(VENV)/.demo: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(VENV)/.demo
 
-demo: $(STAMP)
+demo: $(VENV)/.demo
 	$(VENV)/bin/dsr demo
 
-test: $(STAMP)
+test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
-bench: $(STAMP)
+bench: $(VENV)/.dev
 	$(PY) -m bench

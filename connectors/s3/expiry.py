@@ -91,9 +91,7 @@ def _kept_objects(
     s3: S3Connector, layout: ObjectLayout, objects: list[ObjectInfo], expiry: Expiry
 ) -> set[str]:
     """Keys of expired objects that must stay: held, or tagged as restricted."""
-    listed = (
-        s3.keyed(layout, objects) if layout.key_pattern else pa.table({SOURCE: [o.key for o in objects]})
-    )
+    listed = s3.keyed(layout, objects) if layout.key_pattern else pa.table({SOURCE: [o.key for o in objects]})
     kept = set(listed.filter(matches_any(listed, expiry.keep))[SOURCE].to_pylist()) if objects else set()
     if expiry.restricted and objects:
         kept |= tagged(s3, [o.key for o in objects], expiry.restricted)
