@@ -61,6 +61,13 @@ def test_unknown_store_and_bad_config_are_named(project):
     assert "response_period" in result.stderr and "ISO-8601" in result.stderr
 
 
+def test_a_malformed_datamap_refuses_the_run_before_it_starts(project):
+    request_id = project.submit(project.people[0], "erasure")
+    (project.root / "datamap.yaml").write_text("stores: [unclosed")
+    assert "not valid YAML" in project.cli("run", str(request_id), expect=2).stderr
+    assert json.loads(project.cli("status", str(request_id), "--json").stdout)["state"] == "verified"
+
+
 def test_unverified_and_unknown_requests_do_not_run(project):
     person = project.people[0]
     request_id = project.cli(

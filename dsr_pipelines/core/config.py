@@ -178,9 +178,6 @@ class Config:
         known = ", ".join(s.name for s in self.settings.stores) or "none configured"
         raise ConfigError(f"unknown store {name!r} (known: {known})")
 
-    def store_url(self, name: str) -> str:
-        return self.store(name).resolved_url(self.base)
-
     def response_period(self, tenant: str) -> Duration:
         tenant_cfg = self.settings.tenants.get(tenant)
         text = (tenant_cfg and tenant_cfg.response_period) or self.settings.response_period

@@ -64,6 +64,7 @@ class Dsr:
 
     def run(self, request_ids: Sequence[int], log_level: str = "WARNING") -> RunOutcome:
         """Carry the requests out through the Dagster job, in this process."""
+        self.ws.datamap  # noqa: B018 - a missing or malformed datamap is refused here, with its message
         return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level)
 
     def dry_run(self, request_ids: Sequence[int]) -> batch.DryRun:

@@ -58,7 +58,7 @@ class Started:
 def start(ws: Workspace, request_ids: Sequence[int], actor: str) -> Started:
     """Mark the requests running, check every store answers, record the links between stores, and
     say which stores each request still needs (a resumed request skips the stores it finished)."""
-    db = ws.db
+    db, stores = ws.db, ws.mapped_stores()  # an unreadable datamap refuses the run before it starts
     runnable = tuple(r.id for r in db.requests.get_many(request_ids) if r.state in RUNNABLE)
     not_runnable = tuple(sorted(set(request_ids) - set(runnable)))
     batch = Batch(runnable, actor)
@@ -75,8 +75,7 @@ def start(ws: Workspace, request_ids: Sequence[int], actor: str) -> Started:
         return Started(batch, (), not_runnable, failed=len(runnable))
     done = db.results.done_stores(runnable) if runnable else set()
     tasks = tuple(
-        StoreTask(name, tuple(r for r in runnable if (r, name) not in done), actor)
-        for name in ws.mapped_stores()
+        StoreTask(name, tuple(r for r in runnable if (r, name) not in done), actor) for name in stores
     )
     return Started(batch, tasks, not_runnable, links_added=added)
 

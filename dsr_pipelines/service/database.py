@@ -14,12 +14,3 @@ def upgrade(ws: Workspace) -> migrate.Upgrade:
     finally:
         engine.dispose()
 
-
-def revision(ws: Workspace) -> tuple[str | None, str]:
-    """The database's schema revision (None: made before migrations, or empty) and this release's."""
-    engine = migrate.engine_for(ws.config.request_store_url)
-    try:
-        with engine.connect() as conn:
-            return migrate.current(conn), migrate.head()
-    finally:
-        engine.dispose()
