@@ -68,6 +68,11 @@ def test_a_malformed_datamap_refuses_the_run_before_it_starts(project):
     assert json.loads(project.cli("status", str(request_id), "--json").stdout)["state"] == "verified"
 
 
+def test_an_error_message_is_printed_whole_brackets_included(project):
+    project.write_config(response_period="[p1m]")  # rich would take [p1m] for a style tag
+    assert "'[p1m]' is not an ISO-8601 duration" in project.cli("list", expect=2).stderr
+
+
 def test_unverified_and_unknown_requests_do_not_run(project):
     person = project.people[0]
     request_id = project.cli(

@@ -13,4 +13,3 @@ def upgrade(ws: Workspace) -> migrate.Upgrade:
         return migrate.upgrade(engine)
     finally:
         engine.dispose()
-

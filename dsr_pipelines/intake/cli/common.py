@@ -12,6 +12,7 @@ from datetime import datetime
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connectors import StoreError
 
@@ -44,7 +45,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (DsrError, StoreError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")  # a message's own [brackets] are text
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

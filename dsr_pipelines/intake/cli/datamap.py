@@ -1,6 +1,7 @@
 """`dsr datamap`: bootstrap a datamap from a store's schema, and check it against the stores."""
 
 import typer
+from rich.markup import escape
 
 from .common import EXIT_PROBLEM, err, out, project
 
@@ -30,7 +31,7 @@ def check() -> None:
     with project() as dsr:
         problems = dsr.check_datamap()
     for problem in problems:
-        err.print(f"[red]problem[/red] {problem}")
+        err.print(f"[red]problem[/red] {escape(str(problem))}")
     if problems:
         raise typer.Exit(EXIT_PROBLEM)
     out.print("datamap ok")

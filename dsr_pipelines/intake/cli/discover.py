@@ -4,6 +4,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .common import EXIT_PROBLEM, err, out, print_json, project
 
@@ -12,11 +13,11 @@ app = typer.Typer(help="Find personal data in the stores and propose datamap ent
 
 def _print_report(report) -> None:
     if report.error:
-        err.print(f"[red]store {report.store} skipped:[/red] {report.error}")
+        err.print(f"[red]store {report.store} skipped:[/red] {escape(report.error)}")
         return
     for table in report.tables:
         if table.error:
-            err.print(f"[yellow]{report.store}.{table.collection} skipped:[/yellow] {table.error}")
+            err.print(f"[yellow]{report.store}.{table.collection} skipped:[/yellow] {escape(table.error)}")
             continue
         found = [c for c in table.columns if c.category]
         out.print(

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -168,7 +169,7 @@ def _render_dry_run(plan) -> None:
             )
     out.print(table)
     for request_id, why in sorted(plan.refused.items()):
-        out.print(f"[red]request {request_id} would be refused:[/red] {why}")
+        out.print(f"[red]request {request_id} would be refused:[/red] {escape(why)}")
 
 
 def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json")) -> None:
@@ -211,7 +212,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
     out.print(f"request {record.id}: [bold]{record.state}[/bold] {record.type} for tenant {record.tenant}")
     out.print(f"received {record.received_at:%Y-%m-%d %H:%M} UTC, due {record.due_at:%Y-%m-%d}")
     if record.error:
-        out.print(f"note: {record.error}")
+        out.print(f"note: {record.error}", markup=False)
     if record.probe is not None:
         verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
         out.print(f"verification probe: {verdict}")
