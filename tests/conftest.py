@@ -199,7 +199,7 @@ class Project:
 
     def db(self) -> StateDB:
         config = load_config(self.config_path)
-        return StateDB(config.request_store_url, config.keys())
+        return StateDB(config.request_store_url, config.master_key())
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.shop_url)

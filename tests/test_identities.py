@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from dsr_pipelines.core.durations import Duration, parse_duration
 from dsr_pipelines.core.errors import ConfigError, IdentityError
 from dsr_pipelines.core.identities import normalise
-from dsr_pipelines.core.keys import Keys
+from dsr_pipelines.core.keys import Keys, MasterKey
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_normalising_twice_changes_nothing(email, pad):
 
 
 def test_subject_refs_are_keyed_and_encryption_is_bound_to_context():
-    a, b = Keys(b"a" * 32), Keys(b"b" * 32)
+    a, b = Keys.derived(MasterKey(b"a" * 32)), Keys.derived(MasterKey(b"b" * 32))
     ident = normalise("email", "ann@example.com")
     assert a.subject_ref(ident) != b.subject_ref(ident) and len(a.subject_ref(ident)) == 64
     blob = a.encrypt(b"secret", "request:1:0")

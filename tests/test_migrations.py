@@ -72,13 +72,23 @@ def legacy_store(url: str, tmp_path: Path) -> str:
     return url
 
 
+# The ledger's content: everything but the chain's links, which re-keying replaces.
+EVENT = "seq, at, actor, tenant, request_id, event, subject_refs, details"
+
+
 def contents(url: str) -> dict[str, list[tuple]]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         out = {
-            t: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t} ORDER BY {k}"))]
+            t: [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(f"SELECT {EVENT if t == 'dsr_audit_events' else '*'} FROM {t} ORDER BY {k}")
+                )
+            ]
             for t, k in KEPT.items()
         }
+        out["head"] = conn.execute(sa.text("SELECT seq, hash FROM dsr_audit_head")).one()
     engine.dispose()
     return out
 
@@ -112,9 +122,21 @@ def test_a_store_made_before_migrations_is_refused_until_upgraded_then_intact(pr
         and "dsr_schema_version" not in sa.inspect(sa.create_engine(url)).get_table_names()
     )
 
-    assert "upgraded from before migrations to schema 0002" in project.cli("db", "upgrade").stdout
-    assert contents(url) == before  # every request, identity, hold, result and ledger event
-    assert "ledger intact: 43 events" in project.cli("audit", "verify").stdout
+    assert (
+        f"upgraded from before migrations to schema {migrate.head()}" in project.cli("db", "upgrade").stdout
+    )
+    after = contents(url)
+    for table in KEPT:  # every request, identity, hold, result, ..., and the ledger's events
+        keep = after[table][:43] if table == "dsr_audit_events" else after[table]
+        assert keep == before[table], table
+    # The chain is re-keyed, and says so in an event that keeps the old chain's head.
+    (keyed,) = after["dsr_audit_events"][43:]
+    assert keyed[5] == "ledger_keyed" and json.loads(keyed[7]) == {
+        "events": 43,
+        "unkeyed_head": before["head"][1],
+    }
+    assert keyed[2] == "tester"
+    assert "ledger intact: 44 events" in project.cli("audit", "verify").stdout
     listed = json.loads(project.cli("list", "--json").stdout)
     assert [(r["id"], r["state"]) for r in listed] == [(r[0], r[3]) for r in before["dsr_requests"]]
     assert json.loads(project.cli("status", "6", "--json").stdout)["holds"] == ["legal hold 1"]
@@ -126,7 +148,7 @@ def test_a_store_made_before_migrations_is_refused_until_upgraded_then_intact(pr
         (subject,) = db.requests.subjects([3])
         assert [i.kind for i in subject.identities] == ["email"]
 
-    assert "already at schema 0002" in project.cli("db", "upgrade").stdout
+    assert f"already at schema {migrate.head()}" in project.cli("db", "upgrade").stdout
     assert_schema_is_current(url)
 
 
@@ -151,8 +173,8 @@ def test_an_older_or_newer_schema_is_refused_naming_what_to_do(project, tmp_path
     project.cli("list")
     engine = sa.create_engine(url)
     for version, message in [
-        ("0001", "schema is 0001, this release needs 0002: run `dsr db upgrade`"),
-        ("0999", "schema 0999 is newer than this release's 0002: upgrade dsr-pipelines"),
+        ("0001", f"schema is 0001, this release needs {migrate.head()}: run `dsr db upgrade`"),
+        ("0999", f"schema 0999 is newer than this release's {migrate.head()}: upgrade dsr-pipelines"),
     ]:
         with engine.begin() as conn:
             conn.execute(sa.text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :v"), {"v": version})
@@ -171,4 +193,4 @@ def test_an_old_store_that_never_made_some_tables_is_upgraded(project, tmp_path,
     project.write_config(request_store=url)
     project.cli("db", "upgrade")
     assert_schema_is_current(url)
-    assert "ledger intact: 43 events" in project.cli("audit", "verify").stdout
+    assert "ledger intact: 44 events" in project.cli("audit", "verify").stdout

@@ -9,14 +9,14 @@ import pytest
 from dsr_pipelines.core.durations import parse_duration
 from dsr_pipelines.core.errors import RequestStateError
 from dsr_pipelines.core.identities import normalise
-from dsr_pipelines.core.keys import Keys
+from dsr_pipelines.core.keys import MasterKey
 from dsr_pipelines.state.db import StateDB
 from dsr_pipelines.state.results import CollectionResult
 
 
 def test_lifecycle_results_identity_removal_and_ledger(db_url):
     now = datetime(2026, 1, 31, 9, 0)
-    db = StateDB(db_url, Keys(b"s" * 32), clock=lambda: now)
+    db = StateDB(db_url, MasterKey(b"s" * 32), clock=lambda: now)
     requests = db.requests
     try:
         ident = normalise("email", "ann@example.com")

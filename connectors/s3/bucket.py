@@ -134,6 +134,28 @@ class Bucket:
         with self._errors("replace an object"):
             self.client.put_object(Bucket=self.name, Key=key, Body=data, IfMatch=original.etag, **extra)
 
+    def put(self, key: str, data: bytes, retain_until: datetime | None = None) -> None:
+        """A new object; with `retain_until`, locked against change and deletion until then (the
+        bucket must have object lock enabled)."""
+        extra = (
+            {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": retain_until}
+            if retain_until
+            else {}
+        )
+        with self._errors("write an object"):
+            self.client.put_object(Bucket=self.name, Key=key, Body=data, **extra)
+
+    def object_lock(self) -> bool:
+        """Whether the bucket has object lock enabled."""
+        with self._errors("read the object lock configuration"):
+            try:
+                config = self.client.get_object_lock_configuration(Bucket=self.name)
+            except ClientError as exc:
+                if _code(exc) in ("ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"):
+                    return False
+                raise
+        return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+
     def delete(self, key: str, etag: str | None = None, version: str | None = None) -> None:
         """Delete the object (if it is still `etag`: Changed otherwise), or one version of it."""
         extra = {"IfMatch": etag} if etag else {}

@@ -15,6 +15,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -409,6 +410,24 @@ class S3Connector:
             for rule_id, (prefix, days) in sorted(wanted.items())
         ]
         self.bucket.put_lifecycle(kept + ours)
+
+    def write_object(self, key: str, data: bytes, retain_until: datetime | None = None) -> bool:
+        """Put `data` at `key` under the store's root; locked until `retain_until` when the bucket has
+        object lock. Returns whether the object is locked."""
+        try:
+            locked = retain_until is not None and self.bucket.object_lock()
+            self.bucket.put(self.root + key, data, retain_until if locked else None)
+        except BucketGone:
+            raise self.gone() from None
+        return locked
+
+    def read_object(self, key: str) -> bytes | None:
+        """The bytes at `key` under the store's root, or None."""
+        try:
+            body = self.bucket.get(self.root + key)
+        except BucketGone:
+            raise self.gone() from None
+        return None if body is None else body.data
 
     def gone(self) -> StoreUnavailable:
         """The error for a bucket that no longer exists."""

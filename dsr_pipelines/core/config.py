@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .durations import Duration, parse_duration
 from .errors import ConfigError
-from .keys import Keys, load_keys
+from .keys import KEY_ENV, MasterKey, load_master
 
 CONFIG_ENV = "DSR_CONFIG"
 
@@ -109,6 +109,16 @@ class TenantConfig(_Strict):
     response_period: str | None = None
 
 
+class AuditConfig(_Strict):
+    """Where checkpoints of the audit ledger are kept outside the database (`dsr audit checkpoint`)."""
+
+    checkpoint_store: str | None = Field(
+        None, description="an s3 store; in a bucket with object lock, each checkpoint is locked"
+    )
+    checkpoint_prefix: str = "audit/checkpoints/"
+    checkpoint_retention: str = Field("P10Y", description="how long a stored checkpoint stays locked")
+
+
 class Settings(_Strict):
     request_store: str = "sqlite:///.dsr/state.db"
     request_store_env: str | None = None
@@ -121,6 +131,7 @@ class Settings(_Strict):
     tenants: dict[str, TenantConfig] = {}
     guard: GuardConfig = GuardConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
+    audit: AuditConfig = AuditConfig()
     stores: list[StoreConfig] = []
 
     @field_validator("stores")
@@ -139,7 +150,11 @@ class Config:
     def __init__(self, settings: Settings, base: Path):
         self.settings = settings
         self.base = base
-        for where, text in [("response_period", settings.response_period)] + [
+        periods = [
+            ("response_period", settings.response_period),
+            ("audit.checkpoint_retention", settings.audit.checkpoint_retention),
+        ]
+        for where, text in periods + [
             (f"tenants.{t}.response_period", c.response_period)
             for t, c in settings.tenants.items()
             if c.response_period
@@ -183,9 +198,10 @@ class Config:
         text = (tenant_cfg and tenant_cfg.response_period) or self.settings.response_period
         return parse_duration(text, "response_period")
 
-    def keys(self) -> Keys:
+    def master_key(self, variable: str = KEY_ENV) -> MasterKey:
+        """The project key from `variable` (DSR_MASTER_KEY), else from `key_file:`."""
         key_file = self.path(self.settings.key_file) if self.settings.key_file else None
-        return load_keys(key_file)
+        return load_master(key_file, variable)
 
 
 def resolve_sqlite(url: str, base: Path) -> str:

@@ -135,11 +135,17 @@ class Dsr:
     def discovery_changes(self, store: str | None = None):
         return discovery.latest_changes(self.ws, store)
 
-    def verify_ledger(self):
-        return audit.verify(self.ws)
+    def verify_ledger(self, checkpoint=None):
+        return audit.verify(self.ws, checkpoint)
+
+    def checkpoint(self, out: Path | None = None) -> audit.Taken:
+        return audit.checkpoint(self.ws, self.actor, out)
+
+    def stored_checkpoint(self):
+        return audit.stored_checkpoint(self.ws)
 
     def ledger_events(self, request_id: int | None = None) -> list[dict]:
         return audit.events(self.ws, request_id)
 
     def upgrade_database(self):
-        return database.upgrade(self.ws)
+        return database.upgrade(self.ws, self.actor)

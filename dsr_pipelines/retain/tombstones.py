@@ -66,14 +66,12 @@ def replay(
     done: dict[str, int] = {}
     for op, count in zip(ops, counts, strict=True):
         done[op.collection] = done.get(op.collection, 0) + count.changed
-    with db.engine.begin() as conn:
-        db.ledger.append(
-            conn,
-            at=db.clock(),
-            actor=actor,
-            event="erasures_replayed",
-            details={"store": store, "rows": done, "tombstones": sum(len(v) for v in wanted.values())},
-        )
+    db.ledger.record(
+        at=db.clock(),
+        actor=actor,
+        event="erasures_replayed",
+        details={"store": store, "rows": done, "tombstones": sum(len(v) for v in wanted.values())},
+    )
     return done
 
 

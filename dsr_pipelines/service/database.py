@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from ..state import migrate
+from ..state import keyring, migrate
+from ..state.db import utcnow
+from ..state.ledger import Ledger
 from .workspace import Workspace
 
 
-def upgrade(ws: Workspace) -> migrate.Upgrade:
-    """Upgrade whatever release made the database (it is opened without the start-up check)."""
+def upgrade(ws: Workspace, actor: str) -> migrate.Upgrade:
+    """Upgrade whatever release made the database (it is opened without the start-up check): the
+    schema; key versions from the master key, once the key proves to open what the database holds;
+    the ledger's chain re-keyed, once its old chain proves intact."""
+    master = ws.config.master_key()
     engine = migrate.engine_for(ws.config.request_store_url)
     try:
-        return migrate.upgrade(engine)
+        done = migrate.upgrade(engine)
+        keys = keyring.adopt(engine, master, utcnow())
+        Ledger(engine, keys.ledger).rekey(utcnow(), actor)
+        return done
     finally:
         engine.dispose()

@@ -97,6 +97,7 @@ class RequestStatus:
     stores: dict[str, dict]
     skipped: list[SkippedItem]
     history: list[dict]
+    notes: list[dict]  # free text about the request (an extension's reason), erasable with it
     restriction: dict
     holds: list[str]  # the holds that deferred it
     backups: dict | None  # erasures: the backups still holding the subject, until they age out
@@ -110,6 +111,7 @@ def status(ws: Workspace, request_id: int) -> RequestStatus:
         stores=db.results.store_status(request_id),
         skipped=db.results.skipped(request_id),
         history=db.requests.transitions(request_id),
+        notes=db.requests.notes(request_id),
         restriction=db.restrictions.state(request_id),
         holds=[h.name for h in db.holds.deferring(request_id)],
         backups=db.backups.state_of(f"request:{request_id}"),

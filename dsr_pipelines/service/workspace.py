@@ -37,7 +37,7 @@ class Workspace:
     @property
     def db(self) -> StateDB:
         if self._db is None:
-            self._db = StateDB(self.config.request_store_url, self.config.keys())
+            self._db = StateDB(self.config.request_store_url, self.config.master_key())
         return self._db
 
     @property

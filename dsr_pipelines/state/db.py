@@ -1,10 +1,11 @@
 """The state database: one engine, the project's keys, a clock, and one repository per kind of record.
 
-    db = StateDB(config.request_store_url, config.keys())
+    db = StateDB(config.request_store_url, config.master_key())
     db.requests.submit(...); db.results.record_store(...); db.holds.active(); db.ledger.verify()
 
-Opening it checks the schema version first (`migrate.require_current`): a database made for
-another schema is refused, naming the command that upgrades it, before anything is read or written.
+Opening it checks the schema version first (`migrate.require_current`), then the master key
+(`keyring.load`): a database made for another schema, or with another key, is refused before
+anything is read or written.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..core.keys import Keys
-from . import migrate
+from ..core.keys import MasterKey
+from . import keyring, migrate
 from .archives import Archives
 from .backups import Backups
 from .discovery_log import DiscoveryLog
 from .holds import Holds
-from .ledger import Ledger
+from .ledger import KEYED, Ledger
 from .links import Links
 from .requests import Requests
 from .restrictions import Restrictions
@@ -33,16 +34,20 @@ def utcnow() -> datetime:
 
 
 class StateDB:
-    def __init__(self, url: str, keys: Keys, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, url: str, master: MasterKey, clock: Callable[[], datetime] = utcnow):
         self.engine = migrate.engine_for(url)
+        self.clock = clock
         try:
             migrate.require_current(self.engine)
+            self.keys = keyring.load(self.engine, master, clock())
+            self.ledger = Ledger(self.engine, self.keys.ledger)
+            if self.ledger.scheme() != KEYED:
+                raise migrate.SchemaError(
+                    f"the audit ledger's chain is not keyed yet: run `{migrate.UPGRADE}`"
+                )
         except Exception:
             self.engine.dispose()
             raise
-        self.keys = keys
-        self.clock = clock
-        self.ledger = Ledger(self.engine)
         self.requests = Requests(self)
         self.links = Links(self)
         self.results = Results(self)

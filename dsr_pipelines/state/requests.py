@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
-from .schema import identities_t, links_t, requests_t, transitions_t
+from .schema import identities_t, links_t, notes_t, requests_t, transitions_t
 
 if TYPE_CHECKING:
     from .db import StateDB
@@ -154,10 +154,23 @@ class Requests:
             conn.execute(
                 sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now)
             )
+            conn.execute(
+                sa.insert(notes_t).values(
+                    request_id=request_id, at=now, actor=actor, kind="extension", text=reason
+                )
+            )
             self.audit_in(
                 conn, record, "due_date_extended", actor, now, {"due_at": due.isoformat(), "reason": reason}
             )
         return due
+
+    def notes(self, request_id: int) -> list[dict]:
+        """Free text about the request (an extension's reason), oldest first."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(notes_t).where(notes_t.c.request_id == request_id).order_by(notes_t.c.seq)
+            )
+            return [{"at": r.at, "actor": r.actor, "kind": r.kind, "text": r.text} for r in rows]
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -12,6 +12,26 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+# -- keys -----------------------------------------------------------------------------------
+
+# The data keys, each wrapped by the master key; a rotation adds an encryption key version.
+keys_t = sa.Table(
+    "dsr_keys",
+    metadata,
+    sa.Column("purpose", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+# Which master key the database was made with: every opening compares, before reading anything.
+key_check_t = sa.Table(
+    "dsr_key_check",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("check", sa.String(64), nullable=False),
+    sa.Column("since", sa.DateTime, nullable=False),
+)
+
 # -- requests -------------------------------------------------------------------------------
 
 requests_t = sa.Table(
@@ -46,6 +66,18 @@ transitions_t = sa.Table(
     sa.Column("from_state", sa.String(40)),
     sa.Column("to_state", sa.String(40), nullable=False),
     sa.Column("note", sa.Text),
+)
+# Free text about a request (an extension's reason): kept beside it, erasable with it; the
+# ledger holds only its MAC.
+notes_t = sa.Table(
+    "dsr_request_notes",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("text", sa.Text),  # None once erased
 )
 # Keys by which a subject's rows in one store reach another store, resolved before any change.
 links_t = sa.Table(
@@ -121,6 +153,8 @@ audit_head_t = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # How the chain is made: hmac-sha256 (keyed); sha256 in ledgers of earlier releases until re-keyed.
+    sa.Column("scheme", sa.String(20), nullable=False, server_default="sha256"),
 )
 
 # -- legal holds ----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ class Tombstones:
         self.db = db
 
     @staticmethod
-    def _check(key: bytes) -> str:
+    def check_for(key: bytes) -> str:
+        """The check value of a tombstone key: a replay under another key is refused by it."""
         return hmac.new(key, _CHECK, hashlib.sha256).hexdigest()
 
     def record(self, store: str, tombstones: Iterable[Tombstone]) -> int:
@@ -45,7 +46,9 @@ class Tombstones:
         with self.db.engine.begin() as conn:
             if conn.execute(sa.select(tombstone_check_t.c.check)).scalar() is None:
                 conn.execute(
-                    sa.insert(tombstone_check_t).values(id=1, check=self._check(self.db.keys.tombstone_key))
+                    sa.insert(tombstone_check_t).values(
+                        id=1, check=self.check_for(self.db.keys.tombstone_key)
+                    )
                 )
             known = set(
                 conn.execute(
@@ -78,7 +81,7 @@ class Tombstones:
                     tombstones_t.c.store == store
                 )
             ).fetchall()
-        if check is not None and not hmac.compare_digest(check, self._check(self.db.keys.tombstone_key)):
+        if check is not None and not hmac.compare_digest(check, self.check_for(self.db.keys.tombstone_key)):
             raise DsrError("the key is not the one the tombstones were made with: nothing was replayed")
         wanted: dict[str, dict[str, str]] = {}
         for r in rows:

@@ -1,7 +1,10 @@
 """`dsr audit`: check and read the hash-chained ledger; `dsr db`: the state database's schema."""
 
+from pathlib import Path
+
 import typer
 
+from ...service.audit import read_checkpoint
 from .common import EXIT_PROBLEM, err, out, print_json, project
 
 app = typer.Typer(no_args_is_help=True, help="The audit ledger.")
@@ -9,10 +12,17 @@ db_app = typer.Typer(no_args_is_help=True, help="The state database (requests, l
 
 
 @app.command("verify")
-def verify(json_out: bool = typer.Option(False, "--json")) -> None:
-    """Recompute the hash chain; exit 1 naming the first broken link."""
+def verify(
+    checkpoint: Path = typer.Option(
+        None, "--checkpoint", help="a checkpoint file: prove nothing before it changed or was cut off"
+    ),
+    stored: bool = typer.Option(False, "--stored", help="check against the newest checkpoint in the store"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recompute the keyed chain; exit 1 naming the first broken link."""
     with project() as dsr:
-        verdict = dsr.verify_ledger()
+        anchor = read_checkpoint(checkpoint) if checkpoint else (dsr.stored_checkpoint() if stored else None)
+        verdict = dsr.verify_ledger(anchor)
     if json_out:
         print_json(
             {
@@ -23,11 +33,23 @@ def verify(json_out: bool = typer.Option(False, "--json")) -> None:
             }
         )
     elif verdict.ok:
-        out.print(f"ledger intact: {verdict.events} events")
+        anchored = f", checkpoint at event {anchor.seq} holds" if anchor else ""
+        out.print(f"ledger intact: {verdict.events} events{anchored}")
     else:
         err.print(f"[red]ledger broken:[/red] {verdict.reason}")
     if not verdict.ok:
         raise typer.Exit(EXIT_PROBLEM)
+
+
+@app.command("checkpoint")
+def checkpoint(out_file: Path = typer.Option(None, "--out", help="also write it to this file")) -> None:
+    """Print the ledger's head (sequence number and MAC) to keep outside the database; written to
+    audit.checkpoint_store too when configured (locked where the bucket has object lock)."""
+    with project() as dsr:
+        taken = dsr.checkpoint(out_file)
+    typer.echo(taken.checkpoint.as_json())
+    for where in taken.written:
+        err.print(f"written to {where}" + (" (locked)" if taken.locked and ":" in where else ""))
 
 
 @app.command("show")

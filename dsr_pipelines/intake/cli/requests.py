@@ -195,6 +195,7 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         "restriction": restriction,
         "holds": deferring,
         "backups": backups,
+        "notes": [n | {"at": n["at"].isoformat()} for n in found.notes],
         "history": [
             {
                 "at": h["at"].isoformat(),
@@ -234,6 +235,8 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
         out.print(
             f"backups: {backups['state']} ({left} of {len(backups['backups'])} still hold the erased data)"
         )
+    for n in data["notes"]:
+        out.print(f"{n['kind']} ({n['at'][:10]}, {n['actor']}): {n['text'] or '(erased)'}", markup=False)
     if skipped:
         out.print("skipped (run again once they are readable):")
         for s in skipped:
