@@ -72,11 +72,6 @@ def test_the_cli_sweep_and_the_scheduled_sweep_both_delete_archives_past_their_o
         project.cli("tenant", "purge", tenant)
         assert list((archive / tenant).rglob("*.enc"))  # invoices kept for tax law, ten years
 
-    (project.root / "retention_rules.yaml").write_text(yaml.safe_dump({"rules": [{
-        "name": "invoices", "store": "shop", "collection": "orders", "age": {"field": "placed_on"},
-        "period": "P10Y", "action": "archive", "archive_to": "archive",
-        "legal_basis": "tax law: invoices kept 10 years", "owner": "finance",
-    }]}))  # fmt: skip
     # Before the obligation ends, neither touches them; the dry run never does.
     assert json.loads(project.cli("sweep", "--as-of", "2036-01-30", "--json").stdout)["archives_expired"] == 0
     project.cli("sweep", "--as-of", "2036-02-01", "--dry-run")

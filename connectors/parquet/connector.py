@@ -391,6 +391,14 @@ class ParquetConnector:
         self._write_like(pf, table, f.path)
         return count, False
 
+    def read_bytes(self, relative: str) -> bytes:
+        """An opaque file under the root (an encrypted archive)."""
+        try:
+            with self.fs.open_input_file(f"{self.root}/{relative}") as f:
+                return f.read()
+        except OSError as exc:
+            raise self._fail("read an archive file", exc) from None
+
     def write_bytes(self, relative: str, data: bytes) -> None:
         """Write an opaque file under the root (an encrypted archive): to a temporary, then swapped in."""
         path = f"{self.root}/{relative}"

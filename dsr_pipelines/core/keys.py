@@ -157,13 +157,17 @@ def _parse(text: str, source: str) -> MasterKey:
     return MasterKey(secret, source)
 
 
+def key_from_file(path: Path) -> MasterKey:
+    return _parse(_read_key_file(path), f"key file {path}")
+
+
 def load_master(key_file: Path | None = None, variable: str = KEY_ENV) -> MasterKey:
     """The key from `variable` (DSR_MASTER_KEY), else from `key_file` when one is configured."""
     text = os.environ.get(variable)
     if text:
         return _parse(text, variable)
     if key_file is not None and key_file.exists():
-        return _parse(_read_key_file(key_file), f"key file {key_file}")
+        return key_from_file(key_file)
     hint = (
         f" (or configure key_file; {key_file} does not exist)"
         if key_file is not None

@@ -19,7 +19,19 @@ from pathlib import Path
 
 from ..core.config import find_config_path
 from ..orchestration.launch import RunOutcome, run_requests
-from ..service import audit, backups, batch, database, datamap, discovery, holds, requests, retention, tenants
+from ..service import (
+    audit,
+    backups,
+    batch,
+    database,
+    datamap,
+    discovery,
+    holds,
+    keys,
+    requests,
+    retention,
+    tenants,
+)
 from ..service.workspace import Workspace
 
 
@@ -146,6 +158,10 @@ class Dsr:
 
     def ledger_events(self, request_id: int | None = None) -> list[dict]:
         return audit.events(self.ws, request_id)
+
+    def rotate_keys(self, new_master):
+        """Move the state database, staged packages (and archives, with DSR_NEW_ARCHIVE_KEY) to new keys."""
+        return keys.rotate(self.ws, new_master, self.actor)
 
     def upgrade_database(self):
         return database.upgrade(self.ws, self.actor)

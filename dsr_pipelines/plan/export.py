@@ -58,14 +58,34 @@ def stage_collection(
     files = []
     for fmt, payload in (("json", json_bytes), ("parquet", buffer.getvalue())):
         name = f"{store}/{collection}.{fmt}"
-        target = folder / f"{store}.{collection}.{fmt}.enc"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(keys.encrypt(payload, _context(request_id, name)))
-        tmp.replace(target)
+        _replace(
+            folder / f"{store}.{collection}.{fmt}.enc", keys.encrypt(payload, _context(request_id, name))
+        )
         files.append(
             ExportFile(name, hashlib.sha256(payload).hexdigest(), rows.num_rows, store, collection, fmt)
         )
     return files
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write `data` to a temporary, then swap it in: a reader sees the old file or the new one."""
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+
+
+def reencrypt_staged(staging: Path, keys: Keys) -> int:
+    """Every staged package file under the newest encryption key (a key rotation); how many changed."""
+    changed = 0
+    for target in sorted(staging.glob("*/*.enc")):
+        store, rest = target.name.removesuffix(".enc").split(".", 1)  # store names have no dots
+        collection, fmt = rest.rsplit(".", 1)
+        context = _context(int(target.parent.name), f"{store}/{collection}.{fmt}")
+        blob = keys.reencrypt(target.read_bytes(), context)
+        if blob is not None:
+            _replace(target, blob)
+            changed += 1
+    return changed
 
 
 def _json_value(value: object) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from connectors import Connector, ParquetConnector
@@ -28,20 +29,19 @@ from ..state.db import StateDB
 from .rules import Rule
 
 ARCHIVE_KEY_ENV = "DSR_ARCHIVE_KEY"
+NEW_ARCHIVE_KEY_ENV = "DSR_NEW_ARCHIVE_KEY"  # the key `dsr keys rotate` moves archives to
 
 
-def archive_key() -> bytes:
-    text = os.environ.get(ARCHIVE_KEY_ENV)
+def archive_key(variable: str = ARCHIVE_KEY_ENV) -> bytes:
+    text = os.environ.get(variable)
     if not text:
-        raise ConfigError(
-            f"{ARCHIVE_KEY_ENV} is not set: archives are encrypted with a key from the environment"
-        )
+        raise ConfigError(f"{variable} is not set: archives are encrypted with a key from the environment")
     try:
         key = base64.b64decode(text, validate=True)
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise ConfigError(f"{ARCHIVE_KEY_ENV} must be 32 bytes, base64-encoded (AES-256)")
+        raise ConfigError(f"{variable} must be 32 bytes, base64-encoded (AES-256)")
     return key
 
 
@@ -87,10 +87,27 @@ def encrypted_writer(
 
 def read_archive(archive: ParquetConnector, path: str) -> pa.Table:
     """Decrypt one archived file (for an authority that has a right to it)."""
-    with archive.fs.open_input_file(f"{archive.root}/{path}") as f:
-        blob = f.read()
+    blob = archive.read_bytes(path)
     plain = AESGCM(archive_key()).decrypt(blob[:12], blob[12:], path.encode())
     return pq.read_table(io.BytesIO(plain))
+
+
+def reencrypt_archives(db: StateDB, connector: Callable[[str], Connector], old: bytes, new: bytes) -> int:
+    """Every archive file still kept, under the `new` key (a rotation; resumable: files already under
+    it are left). Returns how many changed."""
+    changed = 0
+    for item in db.archives.present():
+        archive = connector(item.archive_store)
+        blob = archive.read_bytes(item.path)
+        try:
+            AESGCM(new).decrypt(blob[:12], blob[12:], item.path.encode())
+            continue
+        except InvalidTag:
+            plain = AESGCM(old).decrypt(blob[:12], blob[12:], item.path.encode())
+        nonce = os.urandom(12)
+        archive.write_bytes(item.path, nonce + AESGCM(new).encrypt(nonce, plain, item.path.encode()))
+        changed += 1
+    return changed
 
 
 def expire_archives(db: StateDB, connector: Callable[[str], Connector], actor: str, now: datetime) -> int:

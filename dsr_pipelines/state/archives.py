@@ -43,9 +43,18 @@ class Archives:
 
     def due(self, now: datetime) -> list[Archived]:
         """Archives whose obligation has ended and that are not yet deleted."""
+        return self._select(archives_t.c.until <= now)
+
+    def present(self) -> list[Archived]:
+        """Every archive file not deleted."""
+        return self._select(sa.true())
+
+    def _select(self, condition) -> list[Archived]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(archives_t).where(archives_t.c.deleted_at.is_(None), archives_t.c.until <= now)
+                sa.select(archives_t)
+                .where(archives_t.c.deleted_at.is_(None), condition)
+                .order_by(archives_t.c.path)
             ).fetchall()
         fields = Archived.__dataclass_fields__
         return [Archived(**{k: v for k, v in r._mapping.items() if k in fields}) for r in rows]

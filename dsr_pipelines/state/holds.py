@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..core.errors import DsrError
 from ..core.identities import Identity
+from . import sealed
 from .requests import Subject
 from .schema import holds_t, request_holds_t, requests_t
 
@@ -104,7 +105,7 @@ class Holds:
                 )
             ).inserted_primary_key[0]
             if identity is not None:
-                blob = self.db.keys.encrypt(identity.value.encode(), f"hold:{hold_id}")
+                blob = self.db.keys.encrypt(identity.value.encode(), sealed.hold_identity(hold_id))
                 conn.execute(sa.update(holds_t).where(holds_t.c.id == hold_id).values(ciphertext=blob))
             # The reason is the operator's free text: kept with the hold, not copied into the ledger.
             details = {"hold": hold_id, "until": until.isoformat() if until else None}
@@ -182,7 +183,7 @@ class Holds:
         out = []
         for hold in holds:
             if hold.identity_kind and hold.sealed_identity is not None:
-                value = self.db.keys.decrypt(hold.sealed_identity, f"hold:{hold.id}").decode()
+                value = self.db.keys.decrypt(hold.sealed_identity, sealed.hold_identity(hold.id)).decode()
                 out.append(Subject(-hold.id, hold.tenant, (Identity(hold.identity_kind, value),)))
         return out
 

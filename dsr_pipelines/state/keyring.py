@@ -9,6 +9,8 @@ database made before key versions keeps its references, tombstones and ciphertex
 from __future__ import annotations
 
 import hmac
+import os
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -16,14 +18,8 @@ from cryptography.exceptions import InvalidTag
 
 from ..core.keys import ENCRYPTION, PURPOSES, KeyMismatch, Keys, MasterKey
 from .migrate import UPGRADE, SchemaError
-from .schema import (
-    holds_t,
-    identities_t,
-    key_check_t,
-    keys_t,
-    links_t,
-    tombstone_check_t,
-)
+from .schema import key_check_t, keys_t, tombstone_check_t
+from .sealed import SEALED
 from .tombstones import Tombstones
 
 
@@ -102,24 +98,19 @@ def _unwrap(master: MasterKey, rows) -> Keys:
 
 def _holds_secrets(conn: sa.Connection) -> bool:
     """Whether anything in the database was encrypted or keyed with some master key."""
-    for column in (identities_t.c.ciphertext, holds_t.c.ciphertext, links_t.c.ciphertext):
-        if conn.execute(sa.select(column).where(column.is_not(None)).limit(1)).first():
+    for item in SEALED:
+        if conn.execute(sa.select(item.column).where(item.column.is_not(None)).limit(1)).first():
             return True
     return conn.execute(sa.select(tombstone_check_t.c.check).limit(1)).first() is not None
 
 
 def _proves(conn: sa.Connection, keys: Keys) -> bool:
-    """Whether `keys` open what the database holds: an identity, a hold, a link, or the tombstone check."""
-    samples = [
-        (identities_t.c.ciphertext, lambda r: f"request:{r.request_id}:{r.position}", identities_t),
-        (holds_t.c.ciphertext, lambda r: f"hold:{r.id}", holds_t),
-        (links_t.c.ciphertext, lambda r: f"link:{r.request_id}:{r.link}", links_t),
-    ]
-    for column, context, table in samples:
-        row = conn.execute(sa.select(table).where(column.is_not(None)).limit(1)).first()
+    """Whether `keys` open what the database holds: an encrypted value, or the tombstone check."""
+    for item in SEALED:
+        row = conn.execute(sa.select(item.table).where(item.column.is_not(None)).limit(1)).first()
         if row is not None:
             try:
-                keys.decrypt(getattr(row, column.name), context(row))
+                keys.decrypt(getattr(row, item.column.name), item.context(row))
                 return True
             except InvalidTag:
                 return False
@@ -127,3 +118,63 @@ def _proves(conn: sa.Connection, keys: Keys) -> bool:
     if check is not None:
         return hmac.compare_digest(check, Tombstones.check_for(keys.tombstones))
     return True  # nothing was ever keyed: any key may adopt the database
+
+
+# -- rotation -------------------------------------------------------------------------------
+#
+# A rotation adds an encryption key (wrapped by the current master key), re-encrypts every sealed
+# value under it, then re-wraps all data keys under the new master key and drops the old
+# encryption key, in one transaction. Until that last step the database opens with the current
+# key, holding both encryption keys, so a rotation cut short is resumed by running it again.
+
+
+def begin_rotation(engine: sa.Engine, master: MasterKey, keys: Keys, now: datetime) -> Keys:
+    """`keys` with a new encryption key first (the one a resumed rotation already added, if any)."""
+    if len(keys.encryption) > 1:
+        return keys
+    version = keys.encryption[0][0] + 1
+    key = os.urandom(32)
+    with engine.begin() as conn:
+        wrapped = master.wrap(key, _label(ENCRYPTION, version))
+        conn.execute(
+            sa.insert(keys_t).values(purpose=ENCRYPTION, version=version, wrapped=wrapped, created_at=now)
+        )
+    return replace(keys, encryption=((version, key), *keys.encryption))
+
+
+def reencrypt(engine: sa.Engine, keys: Keys, batch: int = 500) -> dict[str, int]:
+    """Every sealed value under the newest encryption key; how many changed, per table."""
+    done: dict[str, int] = {}
+    for item in SEALED:
+        key = [c for c in item.table.primary_key.columns]
+        last = None
+        while True:
+            with engine.begin() as conn:
+                query = sa.select(item.table).where(item.column.is_not(None)).order_by(*key).limit(batch)
+                if last is not None:
+                    query = query.where(sa.tuple_(*key) > sa.tuple_(*last))
+                rows = conn.execute(query).fetchall()
+                for row in rows:
+                    blob = keys.reencrypt(getattr(row, item.column.name), item.context(row))
+                    if blob is not None:
+                        where = sa.and_(*(c == getattr(row, c.name) for c in key))
+                        conn.execute(sa.update(item.table).where(where).values({item.column.name: blob}))
+                        done[item.table.name] = done.get(item.table.name, 0) + 1
+            if len(rows) < batch:
+                break
+            last = tuple(getattr(rows[-1], c.name) for c in key)
+    return done
+
+
+def finish_rotation(engine: sa.Engine, old: MasterKey, new: MasterKey, keys: Keys, now: datetime) -> Keys:
+    """Re-wrap the data keys under `new` and keep only the newest encryption key: from now on the
+    database opens with `new` alone."""
+    with engine.begin() as conn:
+        check = conn.execute(sa.select(key_check_t.c.check).with_for_update()).scalar()
+        if not hmac.compare_digest(check, old.check_value()):
+            raise _mismatch(old)
+        kept = replace(keys, encryption=keys.encryption[:1])
+        conn.execute(sa.delete(keys_t))
+        conn.execute(sa.insert(keys_t), _wrapped(new, kept, now))
+        conn.execute(sa.update(key_check_t).values(check=new.check_value(), since=now))
+    return kept

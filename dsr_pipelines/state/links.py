@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from . import sealed
 from .schema import links_t
 
 if TYPE_CHECKING:
@@ -29,7 +30,9 @@ class Links:
         )
         decrypt = self.db.keys.decrypt
         return {
-            r.link: tuple(tuple(t) for t in json.loads(decrypt(r.ciphertext, f"link:{request_id}:{r.link}")))
+            r.link: tuple(
+                tuple(t) for t in json.loads(decrypt(r.ciphertext, sealed.link(request_id, r.link)))
+            )
             for r in rows
         }
 
@@ -47,7 +50,7 @@ class Links:
                     added += len(merged - before)
                     blob = self.db.keys.encrypt(
                         json.dumps(sorted(merged, key=repr), default=str).encode(),
-                        f"link:{request_id}:{link}",
+                        sealed.link(request_id, link),
                     )
                     conn.execute(
                         sa.delete(links_t).where(links_t.c.request_id == request_id, links_t.c.link == link)

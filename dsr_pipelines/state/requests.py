@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
+from . import sealed
 from .schema import identities_t, links_t, notes_t, requests_t, transitions_t
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class Requests:
                         "position": pos,
                         "kind": ident.kind,
                         "ref": ref,
-                        "ciphertext": keys.encrypt(ident.value.encode(), f"request:{request_id}:{pos}"),
+                        "ciphertext": keys.encrypt(ident.value.encode(), sealed.identity(request_id, pos)),
                     }
                     for pos, (ident, ref) in enumerate(zip(unique, refs, strict=True))
                 ],
@@ -307,7 +308,7 @@ class Requests:
                     raise RequestStateError(f"request {request_id}: identities were removed after erasure")
                 idents = tuple(
                     Identity(
-                        r.kind, keys.decrypt(r.ciphertext, f"request:{request_id}:{r.position}").decode()
+                        r.kind, keys.decrypt(r.ciphertext, sealed.identity(request_id, r.position)).decode()
                     )
                     for r in rows
                 )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from connectors.matching import distinct, matches
 
+from . import sealed
 from .schema import identities_t, requests_t, restrictions_t
 
 if TYPE_CHECKING:
@@ -57,12 +58,13 @@ class Restrictions:
             restrictions_t.c.store == store,
             restrictions_t.c.collection == collection,
         )
-        context = f"restriction:{request_id}:{store}:{collection}"
+        covered_at = sealed.restriction(request_id, store, collection, "covered")
+        previous_at = sealed.restriction(request_id, store, collection, "previous")
         with self.db.engine.begin() as conn:
             old = conn.execute(sa.select(restrictions_t).where(*where)).first()
             if old is not None:
-                before = self._open(old.covered, context + ":covered")
-                first = self._open(old.previous, context + ":previous")
+                before = self._open(old.covered, covered_at)
+                first = self._open(old.previous, previous_at)
                 fresh = previous.filter(pc.invert(matches(previous, before))) if before.num_rows else previous
                 previous = pa.concat_tables([first, fresh.cast(first.schema)]) if first.num_rows else fresh
                 covered = (
@@ -75,8 +77,8 @@ class Restrictions:
                     request_id=request_id,
                     store=store,
                     collection=collection,
-                    covered=self._seal(covered, context + ":covered"),
-                    previous=self._seal(previous, context + ":previous"),
+                    covered=self._seal(covered, covered_at),
+                    previous=self._seal(previous, previous_at),
                     records=covered.num_rows,
                 )
             )
@@ -90,15 +92,11 @@ class Restrictions:
             ).fetchall()
         out = []
         for r in rows:
-            context = f"restriction:{r.request_id}:{store}:{r.collection}"
-            out.append(
-                Record(
-                    r.request_id,
-                    r.collection,
-                    self._open(r.covered, context + ":covered"),
-                    self._open(r.previous, context + ":previous"),
-                )
+            covered = self._open(r.covered, sealed.restriction(r.request_id, store, r.collection, "covered"))
+            previous = self._open(
+                r.previous, sealed.restriction(r.request_id, store, r.collection, "previous")
             )
+            out.append(Record(r.request_id, r.collection, covered, previous))
         return out
 
     def of_subject(self, tenant: str, refs: Sequence[str]) -> list[int]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from . import sealed
 from .schema import results_t, skipped_t, store_runs_t
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class Results:
                             "request_id": request_id,
                             "store": item.store,
                             "collection": item.collection,
-                            "item": self.db.keys.encrypt(item.item.encode(), f"skipped:{request_id}"),
+                            "item": self.db.keys.encrypt(item.item.encode(), sealed.skipped_item(request_id)),
                             "reason": item.reason,
                         }
                         for item in skipped
@@ -150,7 +151,7 @@ class Results:
                 SkippedItem(
                     r.store,
                     r.collection,
-                    self.db.keys.decrypt(r.item, f"skipped:{request_id}").decode(),
+                    self.db.keys.decrypt(r.item, sealed.skipped_item(request_id)).decode(),
                     r.reason,
                 )
                 for r in rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, backups, datamap, demo, discover, requests, retention, tenants
+from . import audit, backups, database, datamap, demo, discover, keys, requests, retention, tenants
 from .common import default_actor, state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -27,7 +27,8 @@ requests.register(app)
 app.command("demo")(demo.demo)
 app.add_typer(datamap.app, name="datamap")
 app.add_typer(audit.app, name="audit")
-app.add_typer(audit.db_app, name="db")
+app.add_typer(database.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.add_typer(discover.app, name="discover")
 app.add_typer(retention.sweep_app, name="sweep")
 app.add_typer(retention.hold_app, name="hold")

@@ -1,4 +1,4 @@
-"""`dsr audit`: check and read the hash-chained ledger; `dsr db`: the state database's schema."""
+"""`dsr audit`: verify the keyed ledger (against a checkpoint), take checkpoints, read events."""
 
 from pathlib import Path
 
@@ -8,7 +8,6 @@ from ...service.audit import read_checkpoint
 from .common import EXIT_PROBLEM, err, out, print_json, project
 
 app = typer.Typer(no_args_is_help=True, help="The audit ledger.")
-db_app = typer.Typer(no_args_is_help=True, help="The state database (requests, ledger, holds, ...).")
 
 
 @app.command("verify")
@@ -58,14 +57,3 @@ def show(request_id: int = typer.Option(None, "--request", help="only this reque
     with project() as dsr:
         events = dsr.ledger_events(request_id)
     print_json(events)
-
-
-@db_app.command("upgrade")
-def upgrade() -> None:
-    """Bring the state database to this release's schema, keeping every request, hold and event."""
-    with project() as dsr:
-        done = dsr.upgrade_database()
-    if done.before == done.after:
-        out.print(f"state database already at schema {done.after}")
-    else:
-        out.print(f"state database upgraded from {done.before or 'before migrations'} to schema {done.after}")
