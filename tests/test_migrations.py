@@ -72,20 +72,18 @@ def legacy_store(url: str, tmp_path: Path) -> str:
     return url
 
 
-# The ledger's content: everything but the chain's links, which re-keying replaces.
-EVENT = "seq, at, actor, tenant, request_id, event, subject_refs, details"
+def columns(table: str) -> str:
+    """The columns the legacy release made (later revisions add others); of the ledger's events,
+    all but the chain's links, which re-keying replaces."""
+    names = [c.name for c in baseline_metadata().tables[table].columns]
+    return ", ".join(n for n in names if table != "dsr_audit_events" or n not in ("prev_hash", "hash"))
 
 
 def contents(url: str) -> dict[str, list[tuple]]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         out = {
-            t: [
-                tuple(r)
-                for r in conn.execute(
-                    sa.text(f"SELECT {EVENT if t == 'dsr_audit_events' else '*'} FROM {t} ORDER BY {k}")
-                )
-            ]
+            t: [tuple(r) for r in conn.execute(sa.text(f"SELECT {columns(t)} FROM {t} ORDER BY {k}"))]
             for t, k in KEPT.items()
         }
         out["head"] = conn.execute(sa.text("SELECT seq, hash FROM dsr_audit_head")).one()

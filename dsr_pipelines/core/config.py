@@ -132,6 +132,9 @@ class Settings(_Strict):
     guard: GuardConfig = GuardConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
     audit: AuditConfig = AuditConfig()
+    lease_seconds: int = Field(
+        3600, ge=1, description="how long a run holds its requests (renewed at every step); then others may"
+    )
     stores: list[StoreConfig] = []
 
     @field_validator("stores")

@@ -8,7 +8,7 @@ database; one instance object serves every run of a process (opening one costs a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -26,10 +26,13 @@ from .resources import DsrResource
 class RunOutcome:
     states: dict[int, str]
     run_id: str | None
+    elsewhere: dict[int, str] = field(default_factory=dict)  # held by another run: skipped by this one
 
     @property
     def all_completed(self) -> bool:
-        return bool(self.states) and all(s == "completed" for s in self.states.values())
+        """Every request this run held completed (those another run holds are that run's)."""
+        mine = [s for r, s in self.states.items() if r not in self.elsewhere]
+        return bool(self.states) and all(s == "completed" for s in mine)
 
 
 @cache
@@ -73,5 +76,11 @@ def run_requests(
         tags={"dsr/kind": "cli", "dsr/batch": key},
     )
     if not result.success:  # an unexpected failure leaves requests running; the state must say failed
-        batch.fail_unfinished(ws, batch.Batch(tuple(request_ids), actor), f"run {result.run_id} failed")
-    return RunOutcome({r.id: r.state for r in ws.db.requests.get_many(request_ids)}, result.run_id)
+        batch.fail_unfinished(
+            ws, batch.Batch(tuple(request_ids), actor, result.run_id), f"run {result.run_id} failed"
+        )
+    records = ws.db.requests.get_many(request_ids)
+    elsewhere = {
+        r.id: f"held by run {r.lease_run}" for r in records if r.lease_run not in (None, result.run_id)
+    }
+    return RunOutcome({r.id: r.state for r in records}, result.run_id, elsewhere)

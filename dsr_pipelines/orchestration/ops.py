@@ -51,9 +51,11 @@ class DsrRunConfig(dg.Config):
 def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, dsr: DsrResource):
     """Mark the requests running, check every store answers, fan out one task per store."""
     with refusals():
-        started = batch.start(dsr.workspace, config.request_ids, config.actor)
+        started = batch.start(dsr.workspace, config.request_ids, config.actor, context.run_id)
     if started.not_runnable:
         context.log.warning(f"not runnable (not verified, or already finished): {list(started.not_runnable)}")
+    for request_id, why in sorted(started.held_elsewhere.items()):
+        context.log.warning(f"request {request_id} skipped: {why}")
     if started.failed:
         context.log.error(f"{started.failed} requests failed before any change (dsr status says why)")
     if started.links_added:
@@ -78,7 +80,7 @@ def decide_requests(
     context: dg.OpExecutionContext, started: Batch, inspections: list[StoreSummary], dsr: DsrResource
 ):
     """Fail every request the guard or a failing store stopped, before any store changes."""
-    tasks = batch.decide(dsr.workspace, inspections, started.actor)
+    tasks = batch.decide(dsr.workspace, started, inspections)
     stopped = len(set(started.request_ids) - {r for t in tasks for r in t.request_ids})
     context.log.info(f"{stopped} requests stopped before any change")
     for task in tasks:
@@ -147,7 +149,13 @@ def sweep_retention(
     """Apply the retention rules; counts per rule go to the log, the op's metadata and the ledger."""
     with refusals():
         report = retention.sweep(
-            dsr.workspace, config.actor, _as_of(config.as_of), config.rule, config.dry_run, config.run_key
+            dsr.workspace,
+            config.actor,
+            _as_of(config.as_of),
+            config.rule,
+            config.dry_run,
+            config.run_key,
+            run=context.run_id,
         )
     if report.already_ran:
         context.log.info(f"sweep {config.run_key} already completed; nothing to do")
@@ -204,7 +212,7 @@ class PurgeRunConfig(dg.Config):
 def purge_tenant(context: dg.OpExecutionContext, config: PurgeRunConfig, dsr: DsrResource) -> dict[str, int]:
     """Purge a terminated tenant from every store once due; fails (to be run again) when anything is left."""
     with refusals():
-        report = tenants.purge(dsr.workspace, config.tenant, config.actor)
+        report = tenants.purge(dsr.workspace, config.tenant, config.actor, run=context.run_id)
     removed: dict[str, int] = {}
     for t in report.targets:
         removed[t.store] = removed.get(t.store, 0) + t.records

@@ -77,7 +77,11 @@ class Sweeper:
         rule: str | None = None,
         dry_run: bool = False,
         run_key: str | None = None,
+        run: str = "",
+        lease_until: datetime | None = None,
     ) -> SweepReport:
+        """Sweep every rule (or one). A real sweep holds each rule's lease while it applies it, for
+        `run` until `lease_until`: a rule another run is sweeping is skipped, saying so."""
         chosen = [self.rules.rule(rule)] if rule else list(self.rules.rules)
         if run_key and self.db.sweeps.completed(run_key):
             return SweepReport(None, as_of, dry_run, already_ran=True)
@@ -91,9 +95,14 @@ class Sweeper:
                     held_by_store[r.store] = self._held_records(r.store, active)
                 except StoreError as exc:  # held records unknown: nothing of this store may go
                     held_by_store[r.store] = exc
+            lease = f"sweep-rule:{r.name}"
+            other = None if dry_run else self.db.leases.take(lease, run, lease_until)
             for target in targets(r, self.datamap):
                 held = held_by_store[r.store]
-                if isinstance(held, StoreError):
+                if other is not None:
+                    why = f"skipped: run {other.run} is sweeping rule {r.name} (until {other.until:%H:%M})"
+                    result = TargetResult(r.name, target.label, r.action, ExpiryCount(), (), why)
+                elif isinstance(held, StoreError):
                     result = TargetResult(r.name, target.label, r.action, ExpiryCount(), (), str(held))
                 else:
                     result = self._sweep_target(target, as_of, dry_run, active, held)
@@ -112,6 +121,8 @@ class Sweeper:
                     as_of=as_of,
                     dry_run=dry_run,
                 )
+            if other is None and not dry_run:
+                self.db.leases.release(lease, run)
         self._finish(report, actor)
         return report
 

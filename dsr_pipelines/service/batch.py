@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
 
 from connectors import StoreError
 
 from ..core.errors import DsrError
+from ..core.faults import crash_point
 from ..plan import links
 from ..plan.export import ExportFile, write_manifest
 from ..plan.lookup import find_subjects
 from ..retain.backups import after_change
 from ..retain.holds import held_rows, overlapping, split_by_holds
 from ..state.holds import Hold
-from ..state.requests import RUNNABLE, Subject
+from ..state.requests import Subject
 from ..state.results import CollectionResult
 from . import per_store
 from .per_store import StoreSummary
@@ -31,10 +33,12 @@ from .workspace import Workspace
 
 @dataclass(frozen=True)
 class Batch:
-    """The requests of one run and who asked for it: what the first step hands to the last."""
+    """The requests one run holds, who asked for the run, and the run: what the first step hands to
+    the last."""
 
     request_ids: tuple[int, ...]
     actor: str
+    run: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class StoreTask:
     store: str
     request_ids: tuple[int, ...]
     actor: str
+    run: str
 
 
 @dataclass(frozen=True)
@@ -51,38 +56,47 @@ class Started:
     batch: Batch
     tasks: tuple[StoreTask, ...]  # none when the batch failed before any store was asked
     not_runnable: tuple[int, ...]  # named but not runnable (not verified, or finished)
+    held_elsewhere: dict[int, str] = field(default_factory=dict)  # claimed by another run: skipped
     failed: int = 0  # requests failed at the start (a store unreachable, links unresolvable)
     links_added: int = 0
 
 
-def start(ws: Workspace, request_ids: Sequence[int], actor: str) -> Started:
-    """Mark the requests running, check every store answers, record the links between stores, and
-    say which stores each request still needs (a resumed request skips the stores it finished)."""
+def _until(ws: Workspace):
+    return ws.db.clock() + timedelta(seconds=ws.config.settings.lease_seconds)
+
+
+def start(ws: Workspace, request_ids: Sequence[int], actor: str, run: str) -> Started:
+    """Claim the requests for `run` (one run per request: those another live run holds are skipped),
+    mark them running, check every store answers, record the links between stores, and say which
+    stores each request still needs (a resumed request skips the stores it finished)."""
     db, stores = ws.db, ws.mapped_stores()  # an unreadable datamap refuses the run before it starts
-    runnable = tuple(r.id for r in db.requests.get_many(request_ids) if r.state in RUNNABLE)
-    not_runnable = tuple(sorted(set(request_ids) - set(runnable)))
-    batch = Batch(runnable, actor)
-    db.requests.start(runnable, actor)
+    claimed, refused = db.requests.claim(request_ids, run, _until(ws))
+    held = {r: why for r, why in refused.items() if why.startswith("held by")}
+    not_runnable = tuple(sorted(set(refused) - set(held)))
+    batch = Batch(tuple(claimed), actor, run)
+    db.requests.start(claimed, actor)
     down = ws.unreachable()
     if down:
         note = "; ".join(down[s] for s in sorted(down)) + "; nothing was changed, run again to resume"
-        _fail(ws, runnable, note, actor)
-        return Started(batch, (), not_runnable, failed=len(runnable))
+        _fail(ws, batch, note)
+        return Started(batch, (), not_runnable, held, failed=len(claimed))
     try:
-        added = record_links(ws, runnable)
+        added = record_links(ws, claimed)
     except StoreError as exc:
-        _fail(ws, runnable, f"{exc}; nothing was changed, run again", actor)
-        return Started(batch, (), not_runnable, failed=len(runnable))
-    done = db.results.done_stores(runnable) if runnable else set()
+        _fail(ws, batch, f"{exc}; nothing was changed, run again")
+        return Started(batch, (), not_runnable, held, failed=len(claimed))
+    done = db.results.done_stores(claimed) if claimed else set()
     tasks = tuple(
-        StoreTask(name, tuple(r for r in runnable if (r, name) not in done), actor) for name in stores
+        StoreTask(name, tuple(r for r in claimed if (r, name) not in done), actor, run) for name in stores
     )
-    return Started(batch, tasks, not_runnable, links_added=added)
+    crash_point("start")
+    return Started(batch, tasks, not_runnable, held, links_added=added)
 
 
-def _fail(ws: Workspace, request_ids: Sequence[int], note: str, actor: str) -> None:
-    for request_id in request_ids:
-        ws.db.requests.finish(request_id, "failed", actor, note, None)
+def _fail(ws: Workspace, batch: Batch, note: str) -> None:
+    for request_id in batch.request_ids:
+        ws.db.requests.finish(request_id, "failed", batch.actor, note, None)
+    ws.db.requests.release(batch.request_ids, batch.run)
 
 
 def record_links(ws: Workspace, request_ids: Sequence[int]) -> int:
@@ -119,10 +133,12 @@ def inspect(ws: Workspace, task: StoreTask) -> StoreSummary:
     """What the store holds of each request and what would change: the guard decides on this."""
     if not task.request_ids:
         return StoreSummary(task.store)
-    return _inspect(ws, task.store, ws.db.requests.subjects(task.request_ids))
+    summary = _inspect(ws, task.store, ws.db.requests.subjects(task.request_ids))
+    crash_point("inspect")
+    return summary
 
 
-def decide(ws: Workspace, inspections: Sequence[StoreSummary], actor: str) -> list[StoreTask]:
+def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> list[StoreTask]:
     """Fail every request the guard or a failing store stopped, before any store changes; the
     others go on to every store."""
     failed: dict[int, str] = {}
@@ -130,9 +146,11 @@ def decide(ws: Workspace, inspections: Sequence[StoreSummary], actor: str) -> li
         for request_id, reason in summary.failed.items():
             failed.setdefault(request_id, reason)
     for request_id, reason in sorted(failed.items()):
-        ws.db.requests.finish(request_id, "failed", actor, reason, None)
+        ws.db.requests.finish(request_id, "failed", batch.actor, reason, None)
+    ws.db.requests.release(list(failed), batch.run)
+    crash_point("decide")
     return [
-        StoreTask(s.store, tuple(r for r in s.request_ids if r not in failed), actor)
+        StoreTask(s.store, tuple(r for r in s.request_ids if r not in failed), batch.actor, batch.run)
         for s in sorted(inspections, key=lambda s: s.store)
     ]
 
@@ -155,7 +173,18 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
     if not task.request_ids:
         return StoreSummary(task.store)
     db, store = ws.db, task.store
+    held = db.requests.renew(task.request_ids, task.run, _until(ws))
+    if len(held) < len(task.request_ids):  # the lease ran out and another run took them: theirs now
+        task = replace(task, request_ids=tuple(held))
+        if not held:
+            return StoreSummary(store)
     store_map, connector, kind = ws.datamap.stores[store], ws.connector(store), ws.store_kinds()[store]
+    earlier = db.results.planned(task.request_ids, store)  # an attempt killed while applying
+
+    def planned_first(results: dict[int, list[CollectionResult]], dead) -> None:
+        db.tombstones.record(store, dead)
+        db.results.record_plan(store, results, task.actor)
+
     outcomes, met = [], {}
     try:
         for type_, subjects in _by_type(ws, db.requests.subjects(task.request_ids)).items():
@@ -164,9 +193,10 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
                 active = db.holds.active()
                 overlap = _held_overlap(ws, store, subjects, active)
                 for group in split_by_holds(store, store_map, subjects, refs, active, overlap):
-                    outcomes.append(
-                        per_store.erase(store, group.store_map, connector, group.subjects, db.keys)
+                    erased = per_store.erase(
+                        store, group.store_map, connector, group.subjects, db.keys, planned_first
                     )
+                    outcomes.append(erased)
                     met.update(group.met)
             elif type_ == "restriction":
                 outcomes.append(per_store.restrict(store, kind, store_map, connector, subjects, db))
@@ -181,8 +211,6 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
         for request_id in task.request_ids:
             db.results.record_store(request_id, store, "failed", [], task.actor, str(exc))
         return StoreSummary(store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
-    # Keyed hashes of what was erased, before the outcome is recorded: a restore can then be replayed.
-    db.tombstones.record(store, [t for o in outcomes for t in o.tombstones])
     summary = per_store.merge(store, task.request_ids, [o.summary for o in outcomes])
     skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
     for request_id in task.request_ids:
@@ -197,14 +225,40 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
         if request_id in met:
             status, note = "held", "deferred by " + ", ".join(h.name for h in met[request_id])
             db.holds.defer(request_id, store, met[request_id])
-        results = summary.results.get(request_id, ())
+        results = reconcile(earlier.get(request_id, ()), summary.results.get(request_id, ()))
         db.results.record_store(request_id, store, status, results, task.actor, note, skipped=mine)
     return summary
+
+
+# What an erasure did, counted: an attempt killed after its commit recorded its plan; the resumed run
+# finds those rows gone, so for each count the larger of the two is what was really done. `residual`
+# is the probe's, now; `skipped` the last attempt's.
+_DONE = ("found", "deleted", "masked", "retained", "versions")
+
+
+def reconcile(
+    earlier: Sequence[CollectionResult], now: Sequence[CollectionResult]
+) -> tuple[CollectionResult, ...]:
+    """This attempt's results, with what an interrupted earlier attempt of the same store did."""
+    if not earlier:
+        return tuple(now)
+    by_collection = {r.collection: r for r in now}
+    for before in earlier:
+        current = by_collection.get(before.collection)
+        if current is None:
+            by_collection[before.collection] = replace(before, residual=0, skipped=0)
+        else:
+            larger = {k: max(getattr(before, k), getattr(current, k)) for k in _DONE}
+            by_collection[before.collection] = replace(
+                current, **larger, reason=current.reason or before.reason
+            )
+    return tuple(by_collection[c] for c in sorted(by_collection))
 
 
 def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
     """Decide each request's final state from what every store recorded, seal access packages, and
     tie completed erasures to the backups that still hold them. Returns how many ended in each state."""
+    crash_point("finish")
     db = ws.db
     outcome: dict[str, int] = {}
     try:  # read once for the batch; an erasure stands even when the rules cannot be read
@@ -213,7 +267,7 @@ def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
         backups, unreadable = [], str(exc)
     # The batch's ids, not the stores': a resumed request whose stores are all done has no pending work.
     for record in db.requests.get_many(batch.request_ids):
-        if record.state != "running":
+        if record.state != "running" or record.lease_run != batch.run:
             continue
         state, note, probe = _verdict(ws, record.id, record.type)
         if record.type == "access" and state != "failed":
@@ -229,6 +283,7 @@ def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
                 holder = f"request:{record.id}"
                 after_change(db, ws.config, ws.connectors, backups, holder, changed, batch.actor, record.id)
         outcome[state] = outcome.get(state, 0) + 1
+    db.requests.release(batch.request_ids, batch.run)
     return outcome
 
 
@@ -266,11 +321,12 @@ def _seal_package(ws: Workspace, record) -> None:
 
 
 def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> None:
-    """After a run that ended unexpectedly: its requests still `running` become `failed`, so the
-    state tells the truth and a re-run resumes them."""
+    """After a run that ended unexpectedly: the requests it still holds and left `running` become
+    `failed`, so the state tells the truth and a re-run resumes them."""
     for record in ws.db.requests.get_many(batch.request_ids):
-        if record.state == "running":
+        if record.state == "running" and record.lease_run == batch.run:
             ws.db.requests.finish(record.id, "failed", batch.actor, f"{why}; run again to resume", None)
+    ws.db.requests.release(batch.request_ids, batch.run)
 
 
 # -- the dry run ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ keys and file names may themselves be personal, so they never travel in a summar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from connectors import Connector
 
 from ..core.config import GuardConfig
+from ..core.faults import crash_point
 from ..core.keys import Keys
 from ..plan import erasure
 from ..plan.datamap.model import StoreMap
@@ -51,7 +52,6 @@ class StoreSummary:
 class Outcome:
     summary: StoreSummary
     skipped: dict[int, list[SkippedItem]] = field(default_factory=dict)
-    tombstones: list[Tombstone] = field(default_factory=list)  # keyed hashes of what an erasure changed
 
 
 def _found_results(store_name: str, found, request_ids) -> dict[int, list[CollectionResult]]:
@@ -143,19 +143,34 @@ def export(
     return Outcome(summary, found.skipped)
 
 
+Planned = Callable[[dict[int, list[CollectionResult]], list[Tombstone]], None]
+
+
 def erase(
     store_name: str,
     store: StoreMap,
     connector: Connector,
     subjects: Sequence[Subject],
     keys: Keys,
+    planned_first: Planned | None = None,
 ) -> Outcome:
-    """Erase (in one transaction where the store has them), then probe: look up and plan again."""
+    """Erase (in one transaction where the store has them), then probe: look up and plan again.
+
+    `planned_first` receives the plan's counts per request and the tombstones of what it will
+    erase before the store commits anything: killed after the commit, a run leaves a record of what
+    was erased that its resumed run reconciles with what it finds then (nothing).
+    """
     ids = [s.request_id for s in subjects]
     found = find_subjects(store, connector, subjects)
     plans = erasure.plan(store, connector, found.tables)
     ops = erasure.operations(store, plans, keys.mask_key)
+    results = erasure.results(store_name, plans, ids)
+    dead = _tombstones(store, plans, keys.tombstone_key)
+    if planned_first is not None:
+        planned_first(results, dead)
+    crash_point("apply:before_commit")
     done = connector.erase(ops)
+    crash_point("apply:after_commit")
     skipped = {r: list(v) for r, v in found.skipped.items()}
     versions: dict[tuple[int, str], int] = {}
     planned = {p.collection: p.found for p in plans}
@@ -167,15 +182,13 @@ def erase(
         for problem in count.skipped:
             item = SkippedItem(store_name, problem.collection, problem.item, problem.reason)
             merge_skipped(skipped, {r: [item] for r in requests_holding(rows, problem.hits)})
-    results = erasure.results(store_name, plans, ids)
-    dead = _tombstones(store, plans, keys.tombstone_key)
     probe = find_subjects(store, connector, subjects)
     merge_skipped(skipped, probe.skipped)
     left = erasure.residual(erasure.plan(store, connector, probe.tables))
     summary = StoreSummary(
         store_name, tuple(ids), _with_counts(store_name, results, skipped, residual=left, versions=versions)
     )
-    return Outcome(summary, skipped, dead)
+    return Outcome(summary, skipped)
 
 
 def _tombstones(store: StoreMap, plans, key: bytes) -> list[Tombstone]:

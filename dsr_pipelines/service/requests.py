@@ -61,16 +61,24 @@ def extend(ws: Workspace, request_id: int, by: str, reason: str, actor: str) -> 
     return ws.db.requests.extend(request_id, parse_duration(by, "--by"), reason, actor)
 
 
-def list_requests(ws: Workspace, state: str | None = None, tenant: str | None = None) -> list[RequestRecord]:
+def list_requests(
+    ws: Workspace, state: str | None = None, tenant: str | None = None, stale: bool = False
+) -> list[RequestRecord]:
+    """Requests by state and tenant; `stale`: those a run left `running` and no longer holds (it died,
+    or its lease ran out), which `dsr run --pending` takes up again."""
+    if stale:
+        return [r for r in ws.db.requests.stale() if tenant is None or r.tenant == tenant]
     return ws.db.requests.list(state, tenant)
 
 
 def runnable(ws: Workspace, request_ids: Sequence[int], pending: bool) -> list[int]:
-    """The requests to run: every verified one (`pending`), or the ones named, each one runnable."""
+    """The requests to run: every pending one (verified, or left running by a run that died), or
+    the ones named, each one runnable."""
     if bool(request_ids) == pending:
         raise DsrError("give request ids or --pending (not both)")
     if pending:
-        return [r.id for r in ws.db.requests.list(state="verified")]
+        waiting = ws.db.requests.list(state="verified") + ws.db.requests.stale()
+        return sorted(r.id for r in waiting)
     for record in ws.db.requests.get_many(request_ids):
         if record.state not in RUNNABLE:
             hint = " (verify it first: dsr verify)" if record.state == "received" else ""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from ..retain import bucket_rules
 from ..retain.archive import expire_archives
@@ -23,15 +24,19 @@ def sweep(
     rule: str | None = None,
     dry_run: bool = False,
     run_key: str | None = None,
+    run: str | None = None,
 ) -> SweepReport:
-    """Apply the retention rules as of `as_of` (default: now); the dry run only counts.
+    """Apply the retention rules as of `as_of` (default: now); the dry run only counts. Each rule is
+    swept by one run at a time (`run`: the Dagster run, else a new id).
 
     A real sweep also deletes archived records whose legal obligation ended by `as_of`: the daily
     schedule and `dsr sweep` are the same sweep.
     """
     as_of = as_of or ws.db.clock()
+    run = run or f"sweep-{uuid.uuid4().hex}"
+    until = ws.db.clock() + timedelta(seconds=ws.config.settings.lease_seconds)
     report = Sweeper(ws.config, ws.datamap, ws.rules, ws.db, ws.connectors).run(
-        as_of, actor, rule=rule, dry_run=dry_run, run_key=run_key
+        as_of, actor, rule=rule, dry_run=dry_run, run_key=run_key, run=run, lease_until=until
     )
     if not dry_run and not report.already_ran:
         report.archives_expired = expire_archives(ws.db, ws.connectors, actor, as_of)

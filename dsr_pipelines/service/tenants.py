@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from ..core.durations import parse_duration
 from ..core.errors import DsrError
@@ -19,17 +20,33 @@ def terminate(ws: Workspace, tenant: str, effective: datetime, grace: str | None
     return ws.db.terminations.terminate(tenant, effective, period, actor, set(ws.config.settings.tenants))
 
 
-def purge(ws: Workspace, tenant: str, actor: str, dry_run: bool = False) -> PurgeReport:
+def purge(
+    ws: Workspace, tenant: str, actor: str, dry_run: bool = False, run: str | None = None
+) -> PurgeReport:
     """Purge a terminated tenant from every store, and write its certificate; the dry run says what a
-    purge would do, at any time. A real purge before the termination is due is refused, whoever asks."""
+    purge would do, at any time. A real purge before the termination is due is refused, whoever asks;
+    one run at a time purges a tenant (`run`: the Dagster run, else a new id)."""
     termination = ws.db.terminations.require(tenant)
-    if not dry_run and termination.due_at > ws.db.clock():
+    purger = Purger(ws.config, ws.datamap, ws.rules, ws.db, ws.connectors)
+    if dry_run:
+        return purger.run(termination, actor, dry_run=True)
+    if termination.due_at > ws.db.clock():
         raise DsrError(
             f"tenant {tenant}'s purge is due on {termination.due_at:%Y-%m-%d}; before that only --dry-run"
         )
-    report = Purger(ws.config, ws.datamap, ws.rules, ws.db, ws.connectors).run(termination, actor, dry_run)
-    if not dry_run:
+    run = run or f"purge-{uuid.uuid4().hex}"
+    lease = f"purge:{tenant}"
+    until = ws.db.clock() + timedelta(seconds=ws.config.settings.lease_seconds)
+    other = ws.db.leases.take(lease, run, until)
+    if other is not None:
+        raise DsrError(
+            f"tenant {tenant} is being purged by run {other.run} (until {other.until:%Y-%m-%d %H:%M})"
+        )
+    try:
+        report = purger.run(termination, actor)
         write_certificate(ws.config, ws.db, report, termination)
+    finally:
+        ws.db.leases.release(lease, run)
     return report
 
 

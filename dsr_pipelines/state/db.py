@@ -19,6 +19,7 @@ from .archives import Archives
 from .backups import Backups
 from .discovery_log import DiscoveryLog
 from .holds import Holds
+from .leases import Leases
 from .ledger import KEYED, Ledger
 from .links import Links
 from .requests import Requests
@@ -52,6 +53,7 @@ class StateDB:
         self.links = Links(self)
         self.results = Results(self)
         self.holds = Holds(self)
+        self.leases = Leases(self)
         self.backups = Backups(self)
         self.sweeps = Sweeps(self)
         self.terminations = Terminations(self)

@@ -20,7 +20,7 @@ from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
 from . import sealed
-from .schema import identities_t, links_t, notes_t, requests_t, transitions_t
+from .schema import identities_t, links_t, notes_t, requests_t, tombstones_t, transitions_t
 
 if TYPE_CHECKING:
     from .db import StateDB
@@ -65,6 +65,8 @@ class RequestRecord:
     identities_held: bool
     probe: dict | None
     error: str | None
+    lease_run: str | None = None  # the run holding it, until `lease_until`
+    lease_until: datetime | None = None
 
 
 class Requests:
@@ -141,7 +143,11 @@ class Requests:
         self.transition(request_id, "verified", actor)
 
     def reject(self, request_id: int, actor: str, reason: str) -> None:
-        self.transition(request_id, "rejected", actor, reason)
+        """Refuse a request; tombstones an interrupted erasure of it recorded go with it (a restore
+        must not erase again what this request, in the end, did not)."""
+        with self.db.engine.begin() as conn:
+            self._transition(conn, request_id, "rejected", actor, reason, self.db.clock())
+            conn.execute(sa.delete(tombstones_t).where(tombstones_t.c.request_id == request_id))
 
     def extend(self, request_id: int, period: Duration, reason: str, actor: str) -> datetime:
         record = self.get(request_id)
@@ -212,6 +218,67 @@ class Requests:
             details={"from": row.state, **({"note": note} if note else {})},
         )
 
+    # -- leases: one run per request ---------------------------------------------------------
+
+    def claim(
+        self, request_ids: Sequence[int], run: str, until: datetime
+    ) -> tuple[list[int], dict[int, str]]:
+        """Take the lease of each runnable request no live run holds, in one conditional update
+        (atomic per row on every database): a second run finds them taken. Returns the requests
+        `run` now holds, and for the others why not (held by another run, or not runnable)."""
+        ids = [int(i) for i in request_ids]
+        now = self.db.clock()
+        free = sa.or_(
+            requests_t.c.lease_run.is_(None), requests_t.c.lease_until < now, requests_t.c.lease_run == run
+        )
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                sa.update(requests_t)
+                .where(requests_t.c.id.in_(ids), requests_t.c.state.in_(RUNNABLE), free)
+                .values(lease_run=run, lease_until=until)
+            )
+        claimed, refused = [], {}
+        for record in self.get_many(ids):
+            if record.lease_run == run and record.state in RUNNABLE:
+                claimed.append(record.id)
+            elif record.state not in RUNNABLE:
+                refused[record.id] = f"{record.state}: not runnable"
+            else:
+                refused[record.id] = (
+                    f"held by run {record.lease_run} until {record.lease_until:%Y-%m-%d %H:%M:%S}"
+                )
+        return claimed, refused
+
+    def renew(self, request_ids: Sequence[int], run: str, until: datetime) -> list[int]:
+        """Extend the lease `run` holds on these requests; returns those whose lease it still holds."""
+        ids = [int(i) for i in request_ids]
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                sa.update(requests_t)
+                .where(requests_t.c.id.in_(ids), requests_t.c.lease_run == run)
+                .values(lease_until=until)
+            )
+        return [r.id for r in self.get_many(ids) if r.lease_run == run]
+
+    def release(self, request_ids: Sequence[int], run: str) -> None:
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                sa.update(requests_t)
+                .where(requests_t.c.id.in_([int(i) for i in request_ids]), requests_t.c.lease_run == run)
+                .values(lease_run=None, lease_until=None)
+            )
+
+    def stale(self) -> list[RequestRecord]:
+        """Requests left `running` by a run that no longer holds them (it died, or its lease expired)."""
+        now = self.db.clock()
+        query = sa.select(requests_t.c.id).where(
+            requests_t.c.state == "running",
+            sa.or_(requests_t.c.lease_until.is_(None), requests_t.c.lease_until < now),
+        )
+        with self.db.engine.connect() as conn:
+            ids = list(conn.execute(query.order_by(requests_t.c.id)).scalars())
+        return self.get_many(ids) if ids else []
+
     def start(self, request_ids: Iterable[int], actor: str) -> None:
         for request_id in request_ids:
             record = self.get(request_id)
@@ -274,6 +341,8 @@ class Requests:
                     any(x.ciphertext is not None for x in mine),
                     json.loads(r.probe) if r.probe else None,
                     r.error,
+                    r.lease_run,
+                    r.lease_until,
                 )
             )
         return out

@@ -6,7 +6,7 @@ truth of its last attempt; `done` stores are skipped when the request runs again
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from .schema import results_t, skipped_t, store_runs_t
 if TYPE_CHECKING:
     from .db import StateDB
 
+APPLYING = "applying"  # a store's outcome while its erasure is being applied: the plan, not yet done
 COUNTS = (
     "found",
     "exported",
@@ -130,6 +131,52 @@ class Results:
                 now,
                 {"store": store, **totals, **({"error": error} if error else {})},
             )
+
+    def record_plan(self, store: str, planned: Mapping[int, Sequence[CollectionResult]], actor: str) -> None:
+        """Before a store commits an erasure: what it is about to do, per request (status `applying`),
+        in one transaction. A run killed after the commit leaves this record; its resumed run, which
+        then finds nothing left to erase, reconciles with it (`planned`)."""
+        if not planned:
+            return
+        now = self.db.clock()
+        ids = list(planned)
+        with self.db.engine.begin() as conn:
+            for table in (results_t, store_runs_t):
+                conn.execute(sa.delete(table).where(table.c.request_id.in_(ids), table.c.store == store))
+            rows = [{"request_id": r, **vars(c)} for r, results in planned.items() for c in results]
+            if rows:
+                conn.execute(sa.insert(results_t), rows)
+            conn.execute(
+                sa.insert(store_runs_t),
+                [
+                    {"request_id": r, "store": store, "status": APPLYING, "finished_at": now, "actor": actor}
+                    for r in ids
+                ],
+            )
+
+    def planned(self, request_ids: Sequence[int], store: str) -> dict[int, list[CollectionResult]]:
+        """What an earlier attempt recorded it was about to do in `store` and did not record as done."""
+        query = (
+            sa.select(results_t)
+            .join(
+                store_runs_t,
+                sa.and_(
+                    store_runs_t.c.request_id == results_t.c.request_id,
+                    store_runs_t.c.store == results_t.c.store,
+                ),
+            )
+            .where(
+                results_t.c.request_id.in_(list(request_ids)),
+                results_t.c.store == store,
+                store_runs_t.c.status == APPLYING,
+            )
+        )
+        out: dict[int, list[CollectionResult]] = {}
+        with self.db.engine.connect() as conn:
+            for r in conn.execute(query):
+                fields = {k: v for k, v in r._mapping.items() if k != "request_id"}
+                out.setdefault(r.request_id, []).append(CollectionResult(**fields))
+        return out
 
     def results(self, request_id: int) -> list[CollectionResult]:
         with self.db.engine.connect() as conn:

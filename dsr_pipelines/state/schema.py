@@ -46,6 +46,10 @@ requests_t = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("probe", sa.Text),
     sa.Column("error", sa.Text),
+    # The run that holds the request, until when: a second run skips it; once the time has passed
+    # (the run died), another run may take it.
+    sa.Column("lease_run", sa.String(64)),
+    sa.Column("lease_until", sa.DateTime),
 )
 identities_t = sa.Table(
     "dsr_request_identities",
@@ -221,6 +225,17 @@ ageout_t = sa.Table(
     sa.Column("request_id", sa.Integer),
     sa.Column("state", sa.String(30), nullable=False),
     sa.Column("since", sa.DateTime, nullable=False),
+)
+
+# -- leases ---------------------------------------------------------------------------------
+
+# Work other than requests that one run at a time may do: `sweep-rule:<rule>`, `purge:<tenant>`.
+leases_t = sa.Table(
+    "dsr_leases",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("run", sa.String(64), nullable=False),
+    sa.Column("until", sa.DateTime, nullable=False),
 )
 
 # -- retention sweeps -----------------------------------------------------------------------

@@ -106,11 +106,15 @@ def run(
             raise typer.Exit(EXIT_PROBLEM)
         return
     if json_out:
-        print_json({"run_id": outcome.run_id, "states": {str(k): v for k, v in outcome.states.items()}})
+        states = {str(k): v for k, v in outcome.states.items()}
+        elsewhere = {str(k): v for k, v in outcome.elsewhere.items()}
+        print_json({"run_id": outcome.run_id, "states": states, "skipped": elsewhere})
     table = Table("request", "state", title=f"dagster run {outcome.run_id}")
     for request_id, request_state in outcome.states.items():
-        table.add_row(str(request_id), request_state)
+        table.add_row(str(request_id), outcome.elsewhere.get(request_id, request_state))
     err.print(table)
+    if outcome.elsewhere:
+        err.print(f"{len(outcome.elsewhere)} request(s) skipped: another run holds them")
     if not outcome.all_completed:
         raise typer.Exit(EXIT_PROBLEM)
 
@@ -251,11 +255,16 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
 def list_requests(
     state_filter: str = typer.Option(None, "--state"),
     tenant: str = typer.Option(None, "--tenant"),
+    stale: bool = typer.Option(
+        False,
+        "--stale",
+        help="requests a run left running and no longer holds (dsr run --pending resumes them)",
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List requests, optionally by state or tenant."""
     with project() as dsr:
-        records = dsr.list_requests(state_filter, tenant)
+        records = dsr.list_requests(state_filter, tenant, stale)
     rows = [
         {"id": r.id, "state": r.state, "type": r.type, "tenant": r.tenant, "due_at": r.due_at.isoformat()}
         for r in records
