@@ -47,7 +47,8 @@ def _unavailable(what: str, exc: Exception):
 
 
 def _admin_engine(url: str, what: str) -> sa.Engine:
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a test may restart the server under a pooled connection
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

