@@ -17,7 +17,7 @@ from connectors.s3.bucket import Bucket
 from connectors.sql import connector as sql_connector
 
 from . import s3server
-from .conftest import fresh_database, make_project, make_stores
+from .conftest import make_project, make_stores
 
 
 def theirs_events(path: Path, person) -> list[dict]:
@@ -34,11 +34,6 @@ def restart_postgres() -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"]
     subprocess.run(command, check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture
-def pg_url(tmp_path):
-    yield from fresh_database("postgresql", tmp_path)
 
 
 def test_postgresql_restarted_inside_an_erasure_leaves_the_store_as_it_was_and_a_rerun_completes(

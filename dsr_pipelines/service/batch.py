@@ -28,6 +28,7 @@ from ..state.requests import Subject
 from ..state.results import CollectionResult
 from . import per_store
 from .per_store import StoreSummary
+from .requests import drop_packages
 from .workspace import Workspace
 
 
@@ -93,9 +94,16 @@ def start(ws: Workspace, request_ids: Sequence[int], actor: str, run: str) -> St
     return Started(batch, tasks, not_runnable, held, links_added=added)
 
 
+def _conclude(ws: Workspace, request_id: int, state: str, actor: str, note: str | None, probe=None) -> None:
+    """A request's final state for this run; the packages of requests it superseded (an erasure of
+    their subject) go."""
+    superseded = ws.db.requests.finish(request_id, state, actor, note, probe)
+    drop_packages(ws, superseded, actor)
+
+
 def _fail(ws: Workspace, batch: Batch, note: str) -> None:
     for request_id in batch.request_ids:
-        ws.db.requests.finish(request_id, "failed", batch.actor, note, None)
+        _conclude(ws, request_id, "failed", batch.actor, note)
     ws.db.requests.release(batch.request_ids, batch.run)
 
 
@@ -146,7 +154,7 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
         for request_id, reason in summary.failed.items():
             failed.setdefault(request_id, reason)
     for request_id, reason in sorted(failed.items()):
-        ws.db.requests.finish(request_id, "failed", batch.actor, reason, None)
+        _conclude(ws, request_id, "failed", batch.actor, reason)
     ws.db.requests.release(list(failed), batch.run)
     crash_point("decide")
     return [
@@ -272,7 +280,7 @@ def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
         state, note, probe = _verdict(ws, record.id, record.type)
         if record.type == "access" and state != "failed":
             _seal_package(ws, record)
-        db.requests.finish(record.id, state, batch.actor, note, probe)
+        _conclude(ws, record.id, state, batch.actor, note, probe)
         if record.type == "erasure" and state in ("completed", "partially_completed"):
             if unreadable:
                 db.requests.audit(record.id, "backups_not_linked", batch.actor, {"error": unreadable})
@@ -325,7 +333,7 @@ def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> None:
     `failed`, so the state tells the truth and a re-run resumes them."""
     for record in ws.db.requests.get_many(batch.request_ids):
         if record.state == "running" and record.lease_run == batch.run:
-            ws.db.requests.finish(record.id, "failed", batch.actor, f"{why}; run again to resume", None)
+            _conclude(ws, record.id, "failed", batch.actor, f"{why}; run again to resume")
     ws.db.requests.release(batch.request_ids, batch.run)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core.durations import parse_duration
 from ..core.errors import DsrError, IdentityError, RequestStateError
 from ..core.identities import Identity, parse_pair
-from ..plan.export import write_package
+from ..plan.export import discard_package, write_package
 from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
 from ..state.requests import RUNNABLE, RequestRecord
 from ..state.results import COUNTS as COUNTS
@@ -126,9 +126,23 @@ def status(ws: Workspace, request_id: int) -> RequestStatus:
     )
 
 
+def drop_packages(ws: Workspace, request_ids: Sequence[int], actor: str) -> None:
+    """Remove the staged packages of requests whose subject was erased since (each removal audited)."""
+    for request_id in request_ids:
+        if discard_package(ws.config.export_dir, request_id):
+            ws.db.requests.audit(request_id, "package_removed", actor, {})
+
+
 def export(ws: Workspace, request_id: int, out: Path, actor: str) -> dict:
     """Decrypt a completed access request's package into `out`; returns its manifest."""
     record = ws.db.requests.get(request_id)
+    erasure = ws.db.requests.erased_by(request_id) if not record.identities_held else None
+    if erasure is not None:
+        drop_packages(ws, [request_id], actor)  # one left by a run cut short after the erasure
+        raise DsrError(
+            f"request {request_id}: nothing to export: its subject was erased by request {erasure}, "
+            "which removed this request's identities, links and package"
+        )
     if record.type != "access" or record.state not in ("completed", "partially_completed"):
         raise DsrError(
             f"request {request_id} is a {record.state} {record.type} request; "

@@ -31,9 +31,10 @@ RUNNABLE = ("verified", "running", "failed", "partially_completed")
 TRANSITIONS = {
     "received": {"verified", "rejected"},
     "verified": {"running", "rejected"},
-    "running": {"running", "completed", "partially_completed", "failed"},
+    # `rejected` after a start only when a later erasure of the subject supersedes the request
+    "running": {"running", "completed", "partially_completed", "failed", "rejected"},
     "failed": {"running", "rejected"},
-    "partially_completed": {"running"},
+    "partially_completed": {"running", "rejected"},
     "completed": set(),
     "rejected": set(),
 }
@@ -286,8 +287,12 @@ class Requests:
                 raise RequestStateError(f"request {request_id} is {record.state}; only verified requests run")
             self.transition(request_id, "running", actor, "resumed" if record.state != "verified" else None)
 
-    def finish(self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None) -> None:
-        """Final transition; a completed erasure also forgets the identities it was given."""
+    def finish(
+        self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None
+    ) -> list[int]:
+        """Final transition. A completed erasure forgets the identities it was given and supersedes
+        the earlier requests of its subject; a request finishing after such an erasure is superseded
+        at once. Returns the requests superseded now (their staged packages are to be removed)."""
         record = self.get(request_id)
         now = self.db.clock()
         with self.db.engine.begin() as conn:
@@ -299,13 +304,72 @@ class Requests:
                 )
             self._transition(conn, request_id, state, actor, note, now)
             if state == "completed" and record.type == "erasure":
-                conn.execute(
-                    sa.update(identities_t)
-                    .where(identities_t.c.request_id == request_id)
-                    .values(ciphertext=None)
-                )
-                conn.execute(sa.delete(links_t).where(links_t.c.request_id == request_id))
-                self.audit_in(conn, record, "identities_removed", actor, now, {})
+                self._forget(conn, record, actor, now, {})
+                earlier = self._earlier_of_subject(conn, record)
+                return [r for r in earlier if self._supersede(conn, r, record.id, actor, now, mine=False)]
+            erasure = self._later_erasure(conn, record)
+            if erasure is not None and self._supersede(conn, request_id, erasure, actor, now, mine=True):
+                return [request_id]
+        return []
+
+    # -- an erased subject is forgotten by every earlier request ----------------------------
+
+    def _subject_requests(self, record: RequestRecord):
+        """Requests of `record`'s tenant that share an identity with it."""
+        return (
+            sa.select(requests_t.c.id)
+            .join(identities_t, identities_t.c.request_id == requests_t.c.id)
+            .where(requests_t.c.tenant == record.tenant, identities_t.c.ref.in_(record.subject_refs))
+        )
+
+    def _earlier_of_subject(self, conn, erasure: RequestRecord) -> list[int]:
+        query = self._subject_requests(erasure).where(requests_t.c.id < erasure.id)
+        return sorted(set(conn.execute(query).scalars()))
+
+    def _later_erasure(self, conn, record: RequestRecord) -> int | None:
+        """The first completed erasure received after `record` of the same subject, if any."""
+        query = self._subject_requests(record).where(
+            requests_t.c.id > record.id, requests_t.c.type == "erasure", requests_t.c.state == "completed"
+        )
+        return min(conn.execute(query).scalars(), default=None)
+
+    def erased_by(self, request_id: int) -> int | None:
+        """The completed erasure that superseded this request, if its subject was erased since."""
+        record = self.get(request_id)
+        with self.db.engine.connect() as conn:
+            return self._later_erasure(conn, record)
+
+    def _supersede(self, conn, request_id: int, erasure_id: int, actor: str, now, mine: bool) -> bool:
+        """An earlier request of an erased subject loses its identities and links; one not yet
+        finished is closed (rejected, saying why). A request another live run holds is left to that
+        run, which supersedes it when it finishes (`mine`: the caller's run holds it)."""
+        record = self.get(request_id)  # tenant and references: they do not change
+        row = conn.execute(  # state and lease as this transaction sees them
+            sa.select(requests_t.c.state, requests_t.c.lease_run, requests_t.c.lease_until).where(
+                requests_t.c.id == request_id
+            )
+        ).one()
+        if row.state not in FINAL:
+            live = row.lease_run is not None and row.lease_until is not None and row.lease_until >= now
+            if live and not mine:
+                return False
+            why = f"superseded: the subject was erased by request {erasure_id}"
+            self._transition(conn, request_id, "rejected", actor, why, now)
+        held = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(identities_t)
+            .where(identities_t.c.request_id == request_id, identities_t.c.ciphertext.is_not(None))
+        ).scalar()
+        if held:  # once is enough: a second erasure of the subject finds it forgotten
+            self._forget(conn, record, actor, now, {"erased_by": erasure_id})
+        return True
+
+    def _forget(self, conn, record: RequestRecord, actor: str, now, details: dict) -> None:
+        conn.execute(
+            sa.update(identities_t).where(identities_t.c.request_id == record.id).values(ciphertext=None)
+        )
+        conn.execute(sa.delete(links_t).where(links_t.c.request_id == record.id))
+        self.audit_in(conn, record, "identities_removed", actor, now, details)
 
     # -- reading --------------------------------------------------------------------------
 
