@@ -6,11 +6,14 @@ import copy
 import json
 from contextlib import closing
 
+import pytest
 import sqlalchemy as sa
 
 from connectors import open_store
 from dsr_pipelines.core.config import load_config
+from dsr_pipelines.core.errors import TenantError
 from dsr_pipelines.demo import shop
+from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.plan.datamap.model import load_datamap
 from dsr_pipelines.service import per_store
 
@@ -192,3 +195,28 @@ def test_crash_after_every_store_recorded_but_before_finishing_resumes(project):
     status = json.loads(project.cli("status", str(request_id), "--json").stdout)
     assert status["state"] == "completed" and status["probe"]["residual"] == 0
     assert sum(r["deleted"] for r in status["results"]) > 0  # the crashed attempt's counts are kept
+
+
+def test_only_declared_tenants_are_accepted_exactly(project):
+    """With `tenants:` declared, a misspelt or differently-cased tenant is refused everywhere a
+    tenant is named (CLI and API), before anything is recorded; without it, any name is a tenant."""
+    person = project.people[0]
+    submitted = project.submit(person, "access", tenant="anyone")  # nothing declared: free
+    project.write_config(tenants={"acme": {}, "globex": {}})
+    for tenant, hint in (("nosuchtenant", ""), ("Acme", "did you mean acme?")):
+        verbs = [
+            ("submit", "--tenant", tenant, "--type", "access", "--identity", f"email={person.email}"),
+            ("hold", "add", "--tenant", tenant, "--identity", f"email={person.email}", "--reason", "r"),
+            ("tenant", "terminate", tenant, "--effective", "2026-01-31"),
+            ("list", "--tenant", tenant),
+            ("hold", "list", "--tenant", tenant),
+        ]
+        for args in verbs:
+            result = project.cli(*args, expect=2)
+            assert f"unknown tenant '{tenant}'" in result.stderr and hint in result.stderr, args
+            assert "acme, globex" in result.stderr
+    with Dsr(project.config_path, "tester") as dsr:
+        with pytest.raises(TenantError, match="unknown tenant 'Acme'"):
+            dsr.submit("Acme", "erasure", [f"email={person.email}"])
+        assert [r.id for r in dsr.list_requests()] == [submitted]  # nothing was recorded
+        assert dsr.holds() == []

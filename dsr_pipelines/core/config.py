@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .durations import Duration, parse_duration
-from .errors import ConfigError
+from .errors import ConfigError, TenantError
 from .keys import KEY_ENV, MasterKey, load_master
 
 CONFIG_ENV = "DSR_CONFIG"
@@ -195,6 +195,18 @@ class Config:
                 return store
         known = ", ".join(s.name for s in self.settings.stores) or "none configured"
         raise ConfigError(f"unknown store {name!r} (known: {known})")
+
+    def check_tenant(self, tenant: str) -> str:
+        """`tenant`, if requests may name it: where `tenants:` is declared, only those names, exactly
+        (another case is another tenant: a typo must not open a controller of its own)."""
+        if not tenant or not tenant.strip():
+            raise TenantError("a tenant is needed (--tenant NAME)")
+        declared = self.settings.tenants
+        if declared and tenant not in declared:
+            near = [t for t in declared if t.casefold() == tenant.casefold()]
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise TenantError(f"unknown tenant {tenant!r} (known: {', '.join(sorted(declared))}){hint}")
+        return tenant
 
     def response_period(self, tenant: str) -> Duration:
         tenant_cfg = self.settings.tenants.get(tenant)

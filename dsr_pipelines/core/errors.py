@@ -23,3 +23,7 @@ class RequestStateError(DsrError):
 
 class UnknownRequest(DsrError):
     pass
+
+
+class TenantError(DsrError):
+    """An unknown or malformed tenant name."""

@@ -21,6 +21,7 @@ def add(
     until: datetime | None = None,
 ) -> int:
     """A hold on one subject (`identity`, KIND=VALUE) or on one collection of a store; returns its id."""
+    ws.config.check_tenant(tenant)
     ident = parse_identities(ws, [identity])[0] if identity else None
     if store is not None:
         ws.config.store(store)  # an unknown store is refused, naming the known ones
@@ -38,6 +39,8 @@ def release(ws: Workspace, hold_id: int, actor: str) -> Hold:
 
 def list_holds(ws: Workspace, tenant: str | None = None) -> list[tuple[Hold, str]]:
     """Every hold (of a tenant), with its state now: active, released or expired (past its date)."""
+    if tenant is not None:
+        ws.config.check_tenant(tenant)
     now = ws.db.clock()
     return [
         (h, "active" if h.active(now) else ("released" if h.released_at else "expired"))

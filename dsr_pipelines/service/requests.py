@@ -42,6 +42,7 @@ def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:
 def submit(
     ws: Workspace, tenant: str, type_: str, pairs: Sequence[str], actor: str, verified: bool = False
 ) -> RequestRecord:
+    ws.config.check_tenant(tenant)
     identities = parse_identities(ws, pairs)
     request_id = ws.db.requests.submit(
         tenant, type_, identities, actor, ws.config.response_period(tenant), verified
@@ -66,6 +67,8 @@ def list_requests(
 ) -> list[RequestRecord]:
     """Requests by state and tenant; `stale`: those a run left `running` and no longer holds (it died,
     or its lease ran out), which `dsr run --pending` takes up again."""
+    if tenant is not None:
+        ws.config.check_tenant(tenant)
     if stale:
         return [r for r in ws.db.requests.stale() if tenant is None or r.tenant == tenant]
     return ws.db.requests.list(state, tenant)

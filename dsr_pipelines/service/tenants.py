@@ -16,6 +16,7 @@ from .workspace import Workspace
 
 def terminate(ws: Workspace, tenant: str, effective: datetime, grace: str | None, actor: str) -> Termination:
     """Record a termination once; the purge is due at the effective date plus the grace period."""
+    ws.config.check_tenant(tenant)
     period = parse_duration(grace, "--grace") if grace else None
     return ws.db.terminations.terminate(tenant, effective, period, actor, set(ws.config.settings.tenants))
 

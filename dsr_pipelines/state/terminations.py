@@ -15,15 +15,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..core.durations import Duration
-from ..core.errors import DsrError
+from ..core.errors import TenantError
 from .schema import terminations_t
 
 if TYPE_CHECKING:
     from .db import StateDB
-
-
-class TenantError(DsrError):
-    pass
 
 
 @dataclass(frozen=True)
