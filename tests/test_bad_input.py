@@ -101,6 +101,8 @@ def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(proje
         "collections": {
             "contacts": {
                 "primary_key": ["id"],
+                "shared": True,
+                "shared_reason": "one contact list for every tenant",
                 "fields": {"email": {"category": "email", "identity": "email"}},
             }
         }

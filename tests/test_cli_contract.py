@@ -14,7 +14,7 @@ from dsr_pipelines.intake.cli import app
 
 def test_submit_json_due_dates_per_tenant_and_extension(project):
     p = project
-    p.write_config(response_period="P1M", tenants={"globex": {"response_period": "P14D"}})
+    p.write_config(response_period="P1M", tenants={"acme": {}, "globex": {"response_period": "P14D"}})
     acme = next(x for x in p.people if x.tenant == "acme")
     globex = next(x for x in p.people if x.tenant == "globex")
     out = json.loads(

@@ -110,7 +110,12 @@ def _with_unreachable_crm(project, url: str) -> None:
         ]
     )
     crm = {
-        "contacts": {"primary_key": ["id"], "fields": {"email": {"category": "email", "identity": "email"}}}
+        "contacts": {
+            "primary_key": ["id"],
+            "shared": True,
+            "shared_reason": "one contact list for every tenant",
+            "fields": {"email": {"category": "email", "identity": "email"}},
+        }
     }
     project.write_datamap({"shop": shop.DATAMAP, "crm": {"collections": crm}})
 

@@ -78,13 +78,20 @@ class StoreConfig(_Strict):
 
 
 class GuardConfig(_Strict):
-    """Over-deletion guard: a subject matching more rows than this in one collection aborts."""
+    """Over-deletion guard: a subject matching more rows than this in one collection aborts.
+
+    The limit is the larger of a share of the collection and a small count always allowed: large
+    tables are judged by the share, small ones by the count (15 of 41 customers is refused).
+    """
 
     max_share: float = Field(0.05, gt=0, le=1, description="share of a collection one subject may match")
-    min_rows: int = Field(100, ge=0, description="a subject may always match this many rows")
+    min_rows: int = Field(10, ge=1, description="a subject may always match this many rows")
 
     def limit(self, total_rows: int) -> int:
         return max(self.min_rows, int(self.max_share * total_rows))
+
+    def stricter(self, max_share: float, min_rows: int) -> GuardConfig:
+        return GuardConfig(max_share=min(self.max_share, max_share), min_rows=min(self.min_rows, min_rows))
 
 
 class DiscoveryConfig(_Strict):

@@ -63,6 +63,9 @@ FILES_DATAMAP = {
         "app_logs": {  # lines that mention an email are the subject's: erased as a whole
             "prefix": "logs/",
             "format": "text",
+            "shared": True,
+            "shared_reason": "the service's own log, one for every tenant: a line is its subject's "
+            "whichever controller asks",
             "purposes": ["security monitoring"],
             "retention": "P90D",
             "restriction": {"tag": "dsr-restricted"},

@@ -7,6 +7,7 @@ reported as a conflict. A category discovery no longer sees is reported, never d
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,9 +15,12 @@ from connectors import CollectionInfo
 
 from ..plan.datamap.draft import draft_store_map
 from ..plan.datamap.model import CollectionSpec, Datamap, FieldSpec, StoreMap
+from ..plan.datamap.tenancy import unscoped
 from .scoring import DETECTABLE, ColumnFinding, StoreReport
 
-ChangeKind = Literal["add_collection", "add_field", "update_field", "conflict", "gone", "skipped"]
+ChangeKind = Literal[
+    "add_collection", "add_field", "update_field", "conflict", "gone", "skipped", "needs_tenant"
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ def _describe(finding: ColumnFinding) -> str:
     return text + ")"
 
 
-def merge(datamap: Datamap, report: StoreReport, live: list[CollectionInfo]) -> Proposal:
+def merge(
+    datamap: Datamap, report: StoreReport, live: list[CollectionInfo], tenants: Collection[str] = ()
+) -> Proposal:
     """The datamap with `report`'s findings for its store merged in, and what changed."""
     merged = datamap.model_copy(deep=True)
     store = merged.stores.setdefault(report.store, StoreMap())
@@ -80,7 +86,29 @@ def merge(datamap: Datamap, report: StoreReport, live: list[CollectionInfo]) -> 
             changes.append(Change("add_collection", cpath, f"{len(findings)} personal fields: {names}"))
             continue
         changes += _merge_collection(store.collections[table.collection], table.columns, cpath)
+    changes += _hold_back_unscoped_identities(merged, report.store, tenants)
     return Proposal(merged, tuple(changes))
+
+
+def _hold_back_unscoped_identities(datamap: Datamap, store: str, tenants: Collection[str]) -> list[Change]:
+    """With several tenants, an identity is proposed only where rows can be told apart by tenant:
+    elsewhere a person decides (a tenant field, a reference, or shared with a reason)."""
+    changes = []
+    for sname, cname, _ in unscoped(datamap, tenants):
+        if sname != store:
+            continue
+        spec = datamap.stores[sname].collections[cname]
+        for fname, field in spec.fields.items():
+            if field.identity and not (field.reviewed or spec.reviewed):
+                spec.fields[fname] = field.model_copy(update={"identity": None})
+                detail = (
+                    f"identity {field.identity} not proposed: no tenant field tells tenants apart here; "
+                    "give a tenant_field, a reference to a collection with one, or shared: true with a reason"
+                )
+                changes.append(
+                    Change("needs_tenant", f"stores.{sname}.collections.{cname}.fields.{fname}", detail)
+                )
+    return changes
 
 
 def _new_collection(

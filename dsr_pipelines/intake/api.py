@@ -76,8 +76,12 @@ class Dsr:
 
     def run(self, request_ids: Sequence[int], log_level: str = "WARNING") -> RunOutcome:
         """Carry the requests out through the Dagster job, in this process."""
-        self.ws.datamap  # noqa: B018 - a missing or malformed datamap is refused here, with its message
+        self.ws.mapped_stores()  # a missing, malformed or tenant-blind datamap is refused here
         return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level)
+
+    def override_guard(self, request_ids: Sequence[int], reason: str) -> None:
+        """Let the named requests run without the over-deletion guard from now on (audited)."""
+        requests.override_guard(self.ws, request_ids, reason, self.actor)
 
     def dry_run(self, request_ids: Sequence[int]) -> batch.DryRun:
         return batch.dry_run(self.ws, request_ids, self.actor)

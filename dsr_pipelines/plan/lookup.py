@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 from connectors import RECORD, SOURCE, Connector, Skipped
 from connectors.matching import distinct, drop_join_keys, none_of, unique_rows, with_join_keys
 
-from ..core.config import GuardConfig
 from ..state.requests import Subject
 from ..state.results import SkippedItem
-from .datamap.model import CollectionSpec, StoreMap
+from .datamap.model import CollectionSpec, Reference, StoreMap
+from .datamap.tenancy import tenant_path
 
 REQUEST = "_request"
 VIA = "_via"  # object and lake rows: the key columns they were found by (erasure matches on those)
@@ -142,8 +142,8 @@ def _tenant_column(subjects: Sequence[Subject], requests: pa.Array) -> pa.Array:
     return pc.take(tenants, pc.index_in(requests, value_set=ids))
 
 
-def _start_keys(spec: CollectionSpec, subjects: Sequence[Subject]) -> list[pa.Table]:
-    """Key tables a collection is first reached by: its identity fields and its links to other stores."""
+def _identity_keys(spec: CollectionSpec, subjects: Sequence[Subject]) -> list[pa.Table]:
+    """Key tables a collection is first reached by through its identity fields."""
     keys = []
     for fname, kind in spec.identity_fields().items():
         pairs = [(i.value, s.request_id) for s in subjects for i in s.identities if i.kind == kind]
@@ -152,6 +152,13 @@ def _start_keys(spec: CollectionSpec, subjects: Sequence[Subject]) -> list[pa.Ta
             keys.append(
                 pa.table({fname: pa.array(values, pa.string()), REQUEST: pa.array(requests, pa.int64())})
             )
+    return keys
+
+
+def _link_keys(spec: CollectionSpec, subjects: Sequence[Subject]) -> list[pa.Table]:
+    """Key tables a collection is first reached by through its links to rows in other stores (rows
+    already found in the subject's tenant)."""
+    keys = []
     for ref in spec.references:
         if ref.local:
             continue
@@ -161,6 +168,45 @@ def _start_keys(spec: CollectionSpec, subjects: Sequence[Subject]) -> list[pa.Ta
             arrays = [pa.array(c) for c in columns[:-1]] + [pa.array(columns[-1], pa.int64())]
             keys.append(pa.table(arrays, names=[*ref.fields, REQUEST]))
     return keys
+
+
+def _referencing(rows: pa.Table, ref: Reference, parents: pa.Table) -> pa.Table:
+    """The rows whose reference `ref` lands on one of `parents` found for the same request."""
+    left_cols, right_cols = [*ref.fields, REQUEST], [*ref.to_fields, REQUEST]
+    left = with_join_keys(rows, left_cols)
+    right = with_join_keys(parents.select(right_cols), right_cols).drop_columns(right_cols)
+    on = [f"_k{i}" for i in range(len(left_cols))]
+    return drop_join_keys(left.join(right, keys=on, join_type="left semi", use_threads=False), len(on))
+
+
+def _in_their_tenant(
+    store: StoreMap,
+    connector: Connector,
+    path: Sequence[Reference],
+    rows: pa.Table,
+    subjects: Sequence[Subject],
+    skipped: dict,
+) -> pa.Table:
+    """Rows a collection without a tenant field matched by identity, kept where the rows they
+    reference (along `path`, to a collection with a tenant field) are in the request's tenant; a
+    row whose reference leads nowhere belongs to no tenant that can be told, and is not matched."""
+    levels = [rows]
+    for ref in path:
+        current = levels[-1]
+        keys = pa.table(
+            [current[f] for f in ref.fields] + [current[REQUEST]], names=[*ref.to_fields, REQUEST]
+        ).drop_null()
+        target = store.collections[ref.to]
+        if target.tenant_field:
+            keys = keys.append_column(target.tenant_field, _tenant_column(subjects, keys[REQUEST]))
+        found = lookup(connector, ref.to, [keys], target.primary_key, skipped) if keys.num_rows else None
+        if found is None or found.num_rows == 0:
+            return rows.slice(0, 0)
+        levels.append(found)
+    kept = levels[-1]
+    for ref, level in zip(reversed(path), reversed(levels[:-1]), strict=True):
+        kept = _referencing(level, ref, kept)
+    return kept
 
 
 def find_subjects(store: StoreMap, connector: Connector, subjects: Sequence[Subject]) -> SubjectRows:
@@ -184,14 +230,22 @@ def find_subjects(store: StoreMap, connector: Connector, subjects: Sequence[Subj
             return keys
         return keys.append_column(spec.tenant_field, _tenant_column(subjects, keys[REQUEST]))
 
-    def ask(collection: str, keys: list[pa.Table]) -> None:
+    def ask(collection: str, keys: list[pa.Table], path: Sequence[Reference] = ()) -> None:
         spec = store.collections[collection]
         if keys:
             keys = [with_tenant(spec, k) for k in keys]
-            add(collection, lookup(connector, collection, keys, spec.primary_key, skipped))
+            rows = lookup(connector, collection, keys, spec.primary_key, skipped)
+            if path and rows is not None and rows.num_rows:
+                rows = _in_their_tenant(store, connector, path, rows, subjects, skipped)
+            add(collection, rows)
 
     for cname, spec in store.collections.items():
-        ask(cname, _start_keys(spec, subjects))
+        path = () if spec.shared else tenant_path(store, cname) or ()
+        if path:  # identity matches are checked against the tenant their references lead to
+            ask(cname, _link_keys(spec, subjects))
+            ask(cname, _identity_keys(spec, subjects), path)
+        else:  # one read of the collection for every key
+            ask(cname, _identity_keys(spec, subjects) + _link_keys(spec, subjects))
 
     while fresh:
         frontier, fresh = fresh, {}
@@ -217,23 +271,3 @@ def counts_per_request(table: pa.Table | None) -> dict[int, int]:
         return {}
     grouped = table.group_by(REQUEST, use_threads=False).aggregate([(REQUEST, "count")])
     return dict(zip(grouped[REQUEST].to_pylist(), grouped[f"{REQUEST}_count"].to_pylist(), strict=True))
-
-
-def guard_violations(
-    store_name: str, found: dict[str, pa.Table], connector: Connector, guard: GuardConfig
-) -> dict[int, str]:
-    """Requests matching an implausible share of a collection: they abort before any change."""
-    violations: dict[int, str] = {}
-    for collection, rows in sorted(found.items()):
-        counts = counts_per_request(rows)
-        if max(counts.values(), default=0) <= guard.min_rows:
-            continue  # always allowed, no need to count the table
-        total = connector.count(collection)
-        limit = guard.limit(total)
-        for request_id, n in counts.items():
-            if n > limit and request_id not in violations:
-                violations[request_id] = (
-                    f"over-deletion guard: {store_name}.{collection} matched {n} of {total} rows "
-                    f"(limit {limit}); nothing was changed"
-                )
-    return violations

@@ -126,12 +126,12 @@ def _by_type(ws: Workspace, subjects: Sequence[Subject]) -> dict[str, list[Subje
 def _inspect(ws: Workspace, store: str, subjects: Sequence[Subject]) -> StoreSummary:
     """Find and plan in one store, changing nothing; a store that fails fails its requests."""
     ids = tuple(s.request_id for s in subjects)
+    guards = ws.db.guard.guards(ids, ws.config.settings.guard)
     parts = []
     try:
         for type_, mine in _by_type(ws, subjects).items():
             store_map, connector = ws.datamap.stores[store], ws.connector(store)
-            guard = ws.config.settings.guard
-            parts.append(per_store.inspect(store, store_map, connector, mine, type_, guard))
+            parts.append(per_store.inspect(store, store_map, connector, mine, type_, guards))
     except StoreError as exc:
         return StoreSummary(store, ids, failed={r: str(exc) for r in ids})
     return per_store.merge(store, ids, parts)
@@ -150,9 +150,17 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
     """Fail every request the guard or a failing store stopped, before any store changes; the
     others go on to every store."""
     failed: dict[int, str] = {}
+    refused = {}
     for summary in sorted(inspections, key=lambda s: s.store):
         for request_id, reason in summary.failed.items():
             failed.setdefault(request_id, reason)
+        for request_id, why in summary.refused.items():
+            refused.setdefault(request_id, why)
+    guards = ws.db.guard.guards(list(refused), ws.config.settings.guard)
+    for request_id, why in sorted(refused.items()):  # remembered: a looser config will not let it through
+        ws.db.guard.refused(
+            request_id, why.store, why.collection, why.matched, why.total, guards[request_id], batch.actor
+        )
     for request_id, reason in sorted(failed.items()):
         _conclude(ws, request_id, "failed", batch.actor, reason)
     ws.db.requests.release(list(failed), batch.run)

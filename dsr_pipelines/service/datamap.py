@@ -15,7 +15,7 @@ from .workspace import Workspace
 def check(ws: Workspace) -> list[Problem]:
     """Every problem of the datamap, on its own and against each live store, with its key path."""
     datamap = ws.datamap
-    problems = static_problems(datamap, ws.store_kinds())
+    problems = static_problems(datamap, ws.store_kinds(), ws.config.settings.tenants)
     for name, store_map in sorted(datamap.stores.items()):
         if any(p.path == f"stores.{name}" for p in problems):
             continue

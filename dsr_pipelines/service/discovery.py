@@ -85,7 +85,7 @@ def discover(
             live = [] if report.error else connector.collections()
         finally:
             connector.close()
-        proposal = merge(datamap, report, live)
+        proposal = merge(datamap, report, live, ws.config.settings.tenants)
         if report.error:
             proposal = Proposal(datamap, (Change("skipped", f"stores.{store.name}", report.error),))
         datamap = proposal.datamap

@@ -8,7 +8,7 @@ keys and file names may themselves be personal, so they never travel in a summar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,11 +22,11 @@ from ..core.keys import Keys
 from ..plan import erasure
 from ..plan.datamap.model import StoreMap
 from ..plan.export import ExportFile, stage_collection
+from ..plan.guard import Refusal, refusals
 from ..plan.lookup import (
     REQUEST,
     counts_per_request,
     find_subjects,
-    guard_violations,
     merge_skipped,
     requests_holding,
 )
@@ -46,6 +46,7 @@ class StoreSummary:
     results: dict[int, tuple[CollectionResult, ...]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     files: dict[int, tuple[ExportFile, ...]] = field(default_factory=dict)
+    refused: dict[int, Refusal] = field(default_factory=dict)  # by the guard (also in `failed`)
 
 
 @dataclass(frozen=True)
@@ -94,20 +95,23 @@ def inspect(
     connector: Connector,
     subjects: Sequence[Subject],
     request_type: str,
-    guard: GuardConfig,
+    guards: Mapping[int, GuardConfig | None],
 ) -> StoreSummary:
-    """Find and plan without changing anything: the guard's check, and the dry run's answer."""
+    """Find and plan without changing anything: the guard's check (each request's own guard), and
+    the dry run's answer."""
     ids = [s.request_id for s in subjects]
     found = find_subjects(store, connector, subjects)
     if request_type == "erasure":
         results = erasure.results(store_name, erasure.plan(store, connector, found.tables), ids)
     else:
         results = _found_results(store_name, found.tables, ids)
+    refused = refusals(store_name, found.tables, connector, guards)
     return StoreSummary(
         store_name,
         tuple(ids),
         _with_counts(store_name, results, found.skipped),
-        guard_violations(store_name, found.tables, connector, guard),
+        failed={r: str(why) for r, why in refused.items()},
+        refused=refused,
     )
 
 
@@ -214,6 +218,7 @@ def merge(store_name: str, request_ids: tuple[int, ...], parts: Sequence[StoreSu
         out.results.update(part.results)
         out.failed.update(part.failed)
         out.files.update(part.files)
+        out.refused.update(part.refused)
     return out
 
 

@@ -89,6 +89,11 @@ def runnable(ws: Workspace, request_ids: Sequence[int], pending: bool) -> list[i
     return list(request_ids)
 
 
+def override_guard(ws: Workspace, request_ids: Sequence[int], reason: str, actor: str) -> None:
+    """Lift the over-deletion guard for the named runnable requests, with the reason (audited)."""
+    ws.db.guard.override(runnable(ws, request_ids, pending=False), reason, actor)
+
+
 def newly_verified(ws: Workspace, after: int) -> list[tuple[int, int, str]]:
     """(transition seq, request id, type) of requests verified after the transition `after`, still waiting."""
     return ws.db.requests.verified_since(after)

@@ -14,7 +14,8 @@ from pathlib import Path
 from connectors import Connector, StoreError
 
 from ..core.config import Config, load_config
-from ..core.errors import DsrError
+from ..core.errors import DatamapError, DsrError
+from ..plan.datamap import tenancy
 from ..plan.datamap.model import Datamap, load_datamap
 from ..plan.reach import Connectors
 from ..retain.rules import RetentionRules, load_rules
@@ -67,7 +68,13 @@ class Workspace:
         return {s.name: s.kind for s in self.config.settings.stores}
 
     def mapped_stores(self) -> list[str]:
-        """The stores the datamap maps: where requests look."""
+        """The stores the datamap maps: where requests look. A map that would let one tenant's
+        request reach another's rows is refused here, before a request starts."""
+        unscoped = tenancy.unscoped(self.datamap, self.config.settings.tenants)
+        if unscoped:
+            store, collection, why = unscoped[0]
+            more = f" (and {len(unscoped) - 1} more: dsr datamap check)" if len(unscoped) > 1 else ""
+            raise DatamapError(f"datamap: stores.{store}.collections.{collection}: {why}{more}")
         return sorted(self.datamap.stores)
 
     def unreachable(self) -> dict[str, str]:

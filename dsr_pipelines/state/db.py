@@ -18,6 +18,7 @@ from . import keyring, migrate
 from .archives import Archives
 from .backups import Backups
 from .discovery_log import DiscoveryLog
+from .guard import GuardDecisions
 from .holds import Holds
 from .leases import Leases
 from .ledger import KEYED, Ledger
@@ -53,6 +54,7 @@ class StateDB:
         self.links = Links(self)
         self.results = Results(self)
         self.holds = Holds(self)
+        self.guard = GuardDecisions(self)
         self.leases = Leases(self)
         self.backups = Backups(self)
         self.sweeps = Sweeps(self)

@@ -238,6 +238,26 @@ leases_t = sa.Table(
     sa.Column("until", sa.DateTime, nullable=False),
 )
 
+# -- the over-deletion guard ----------------------------------------------------------------
+
+# Each time the guard refused a request (with the guard it applied), and each override of it
+# (the override's reason is free text: it is kept with the request's notes).
+guard_decisions_t = sa.Table(
+    "dsr_guard_decisions",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("dsr_requests.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # refused | overridden
+    sa.Column("store", sa.String(100)),
+    sa.Column("collection", sa.String(255)),
+    sa.Column("matched", sa.Integer),
+    sa.Column("total", sa.Integer),
+    sa.Column("max_share", sa.Double),
+    sa.Column("min_rows", sa.Integer),
+)
+
 # -- retention sweeps -----------------------------------------------------------------------
 
 sweeps_t = sa.Table(

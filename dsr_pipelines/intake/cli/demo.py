@@ -35,9 +35,10 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
                 f"tenant {subject.tenant}"
             )
             first = dsr.run([access])
-            second = dsr.run([erasure])
+            # The package first: once the erasure completes, the subject's earlier requests forget them.
             package = folder / "exports" / f"request-{access}"
             manifest = dsr.export(access, package)
+            second = dsr.run([erasure])
             plan = dsr.sweep(dry_run=True)  # what retention would remove today
             found = dsr.status(access).results
             erased_status = dsr.status(erasure)

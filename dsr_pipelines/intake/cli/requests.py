@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ...core.errors import DsrError
 from ...service.requests import COUNTS, REQUEST_TYPES
 from ..api import Dsr
 from .common import EXIT_PROBLEM, err, out, print_json, project
@@ -76,17 +77,30 @@ def run(
     ),
     verbose: bool = typer.Option(False, "--verbose", help="show Dagster's event log"),
     json_out: bool = typer.Option(False, "--json", help="print the outcome (or the dry run) as JSON"),
+    override_guard: bool = typer.Option(
+        False,
+        "--override-guard",
+        help="run the named requests without the over-deletion guard, from now on (needs --reason; audited)",
+    ),
+    reason: str = typer.Option(None, "--reason", help="with --override-guard: why (kept with the request)"),
 ) -> None:
     """Execute requests through the Dagster job in process. Exit 0 only when all completed.
 
     The dry run exits 1 when it shows a request the run would refuse (the over-deletion guard, an
-    unreachable store).
+    unreachable store). A request the guard refused keeps the guard that refused it (a looser
+    configuration does not let it through) until it is run with --override-guard --reason.
     """
     with project() as dsr:
+        if reason is not None and not override_guard:
+            raise DsrError("--reason goes with --override-guard")
+        if override_guard and (pending or dry_run or not request_ids):
+            raise DsrError("--override-guard applies to the request ids given (not --pending), in a real run")
         ids = dsr.runnable(request_ids or [], pending)
         if not ids:
             err.print("nothing to run")
             return
+        if override_guard:
+            dsr.override_guard(ids, reason or "")
         if dry_run:
             plan = dsr.dry_run(ids)
         else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from connectors import Connector, StoreError
@@ -11,6 +12,7 @@ from connectors.s3 import ObjectLayout
 from ...core.errors import DatamapError
 from .graph import reference_cycles, store_order
 from .model import CollectionSpec, Datamap, StoreMap
+from .tenancy import unscoped
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,10 @@ class Problem:
 _KIND_FIELDS = {"s3": ("prefix", "format", "key_pattern"), "parquet": ("path",), "sql": ()}
 
 
-def static_problems(datamap: Datamap, stores: dict[str, str]) -> list[Problem]:
-    """Problems visible without touching a store; `stores` maps each configured store to its kind."""
-    problems = []
+def static_problems(datamap: Datamap, stores: dict[str, str], tenants: Collection[str] = ()) -> list[Problem]:
+    """Problems visible without touching a store; `stores` maps each configured store to its kind,
+    `tenants` are the declared tenants."""
+    problems = [Problem(f"stores.{s}.collections.{c}", why) for s, c, why in unscoped(datamap, tenants)]
     try:
         store_order(datamap)
     except DatamapError as exc:

@@ -104,11 +104,22 @@ class CollectionSpec(_Spec):
     # Lake stores: the dataset's path under the store's root (default: the collection's name).
     path: str | None = None
     restriction: RestrictionSpec | None = None
+    # Rows matched whichever tenant asks (a store's own log of every tenant): said, with a reason.
+    shared: bool = False
+    shared_reason: str | None = None
 
     @model_validator(mode="after")
     def _retain_needs_basis(self) -> CollectionSpec:
         if self.erase == "retain" and not self.legal_basis:
             raise ValueError("erase: retain needs a legal_basis")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_needs_reason(self) -> CollectionSpec:
+        if self.shared and not (self.shared_reason or "").strip():
+            raise ValueError("shared: true needs a shared_reason")
+        if self.shared and self.tenant_field:
+            raise ValueError("a collection with a tenant_field is not shared")
         return self
 
     def key_fields(self) -> set[str]:
