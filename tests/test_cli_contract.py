@@ -40,6 +40,28 @@ def test_submit_json_due_dates_per_tenant_and_extension(project):
     assert events[-1]["event"] == "due_date_extended"
 
 
+def test_extensions_add_some_time_and_two_months_at_most_in_total(project):
+    """GDPR Art. 12(3): the period may be extended "by two further months", once or in parts."""
+    p = project
+    request_id = p.submit(p.people[0], "access")
+    first = datetime.fromisoformat(json.loads(p.cli("status", str(request_id), "--json").stdout)["due_at"])
+    for by, says in [("P0D", "must add time"), ("P0M", "must add time"), ("P3M", "at most")]:
+        assert says in p.cli("extend", str(request_id), "--by", by, "--reason", "complex", expect=2).stderr
+    assert "--reason" in p.cli("extend", str(request_id), "--by", "P1M", expect=2).stderr
+    p.cli("extend", str(request_id), "--by", "P1M", "--reason", "complex request")
+    p.cli("extend", str(request_id), "--by", "P1M", "--reason", "still complex")
+    refused = p.cli("extend", str(request_id), "--by", "P1D", "--reason", "one more day", expect=2)
+    assert "two months after its first due date" in refused.stderr
+    due = datetime.fromisoformat(json.loads(p.cli("status", str(request_id), "--json").stdout)["due_at"])
+    assert (due.year * 12 + due.month) - (first.year * 12 + first.month) == 2
+    extensions = [
+        e
+        for e in json.loads(p.cli("audit", "show", "--request", str(request_id)).stdout)
+        if e["event"] == "due_date_extended"
+    ]
+    assert len(extensions) == 2  # the refused ones left nothing
+
+
 def test_run_pending_runs_every_verified_request_and_only_those(project):
     p = project
     verified = [p.submit(x, "access") for x in p.people[:2]]

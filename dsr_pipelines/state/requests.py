@@ -25,6 +25,7 @@ from .schema import identities_t, links_t, notes_t, requests_t, tombstones_t, tr
 if TYPE_CHECKING:
     from .db import StateDB
 
+MAX_EXTENSION = Duration(months=2)  # GDPR Art. 12(3): "by two further months"
 REQUEST_TYPES = ("access", "erasure", "restriction", "lift-restriction")
 FINAL = ("completed", "rejected")
 RUNNABLE = ("verified", "running", "failed", "partially_completed")
@@ -105,6 +106,7 @@ class Requests:
                     state="received",
                     received_at=now,
                     due_at=response_period.add_to(now),
+                    first_due_at=response_period.add_to(now),
                     updated_at=now,
                 )
             ).inserted_primary_key[0]
@@ -151,14 +153,27 @@ class Requests:
             conn.execute(sa.delete(tombstones_t).where(tombstones_t.c.request_id == request_id))
 
     def extend(self, request_id: int, period: Duration, reason: str, actor: str) -> datetime:
+        """Push the due date back by `period`, with a reason; GDPR Art. 12(3) allows two further
+        months at most, in total over every extension."""
         record = self.get(request_id)
         if record.state in FINAL:
             raise RequestStateError(f"request {request_id} is {record.state}; its due date no longer matters")
         if not reason.strip():
             raise RequestStateError("an extension needs a reason")
         due = period.add_to(record.due_at)
+        if due <= record.due_at:
+            raise RequestStateError(f"an extension must add time ({period} adds none)")
         now = self.db.clock()
         with self.db.engine.begin() as conn:
+            first = conn.execute(
+                sa.select(requests_t.c.first_due_at).where(requests_t.c.id == request_id)
+            ).scalar()
+            latest = MAX_EXTENSION.add_to(first or record.due_at)
+            if due > latest:
+                raise RequestStateError(
+                    f"request {request_id} may be extended to {latest:%Y-%m-%d} at most (two months after "
+                    f"its first due date, GDPR Art. 12(3)); {period} would make it {due:%Y-%m-%d}"
+                )
             conn.execute(
                 sa.update(requests_t).where(requests_t.c.id == request_id).values(due_at=due, updated_at=now)
             )

@@ -43,6 +43,7 @@ requests_t = sa.Table(
     sa.Column("state", sa.String(40), nullable=False, index=True),
     sa.Column("received_at", sa.DateTime, nullable=False),
     sa.Column("due_at", sa.DateTime, nullable=False),
+    sa.Column("first_due_at", sa.DateTime),  # before any extension: they add two months at most
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("probe", sa.Text),
     sa.Column("error", sa.Text),
