@@ -27,6 +27,7 @@ from ..base import (
     StoreError,
     StoreUnavailable,
 )
+from ..scrub import scrubbed
 from . import expiry as expiry_module
 from . import sampling
 from .arrow import is_text, schema_for, to_batch
@@ -39,12 +40,6 @@ def _lenient_text(dbapi_connection, _record) -> None:
     """SQLite stores whatever bytes it is given; undecodable text reads with U+FFFD, not an error
     (the driver's decode error would quote the value)."""
     dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
-
-
-def _first_line(exc: BaseException) -> str:
-    """Driver messages may carry row values on later lines (PostgreSQL's DETAIL); keep the first."""
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return (text[0] if text else exc.__class__.__name__)[:200]
 
 
 class SqlConnector:
@@ -70,11 +65,13 @@ class SqlConnector:
         except StoreError:
             raise
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise StoreUnavailable(f"store {self.name}: {what}: {_first_line(exc)}") from None
+            raise StoreUnavailable(f"store {self.name}: {what}: {scrubbed(exc)}") from None
         except sa_exc.NoSuchTableError as exc:
             raise StoreError(f"store {self.name}: {what}: no table {exc}") from None
         except sa_exc.SQLAlchemyError as exc:
-            raise StoreError(f"store {self.name}: {what}: {_first_line(exc)}") from None
+            raise StoreError(f"store {self.name}: {what}: {scrubbed(exc)}") from None
+        except (pa.ArrowException, OverflowError) as exc:  # a value that does not fit its column's type
+            raise StoreError(f"store {self.name}: {what}: {scrubbed(exc)}") from None
 
     def ping(self) -> None:
         with self.store_errors("connect"), self.engine.connect() as conn:

@@ -9,20 +9,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .durations import Duration, parse_duration
 from .errors import ConfigError, TenantError
 from .keys import KEY_ENV, MasterKey, load_master
+from .yamlfile import read_yaml, validated
 
 CONFIG_ENV = "DSR_CONFIG"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _no_password(url: str | None) -> str | None:
+    """A URL in dsr.yaml names where a store is, never the secret to open it: a configuration file
+    is read, copied and committed far more widely than an environment."""
+    if url and "://" in url:
+        parts = urlsplit(url)
+        try:
+            password = parts.password
+        except ValueError:  # a malformed port: the driver says so when it connects
+            password = None
+        if password or "password=" in parts.query.lower():
+            raise ValueError(
+                "has a password in it: give the URL through an environment variable instead "
+                "(url_env, or request_store_env for the state database)"
+            )
+    return url
 
 
 class StoreConfig(_Strict):
@@ -38,6 +56,8 @@ class StoreConfig(_Strict):
     region: str | None = None
     access_key_env: str | None = Field(None, description="variable holding the access key (default: AWS_*)")
     secret_key_env: str | None = None
+
+    _urls_without_passwords = field_validator("url", "endpoint_url")(_no_password)
 
     @model_validator(mode="after")
     def _one_url(self) -> StoreConfig:
@@ -112,8 +132,19 @@ class DiscoveryConfig(_Strict):
         return [c.upper() for c in countries]
 
 
+def _period(text: str) -> str:
+    try:
+        parse_duration(text)
+    except ConfigError:
+        raise ValueError(f"{text!r} is not an ISO-8601 duration such as P30D, P1M or P7Y") from None
+    return text
+
+
+Period = Annotated[str, AfterValidator(_period)]
+
+
 class TenantConfig(_Strict):
-    response_period: str | None = None
+    response_period: Period | None = None
 
 
 class AuditConfig(_Strict):
@@ -123,18 +154,18 @@ class AuditConfig(_Strict):
         None, description="an s3 store; in a bucket with object lock, each checkpoint is locked"
     )
     checkpoint_prefix: str = "audit/checkpoints/"
-    checkpoint_retention: str = Field("P10Y", description="how long a stored checkpoint stays locked")
+    checkpoint_retention: Period = Field("P10Y", description="how long a stored checkpoint stays locked")
 
 
 class Settings(_Strict):
-    request_store: str = "sqlite:///.dsr/state.db"
+    request_store: Annotated[str, AfterValidator(_no_password)] = "sqlite:///.dsr/state.db"
     request_store_env: str | None = None
     datamap: str = "datamap.yaml"
     retention_rules: str = "retention_rules.yaml"
     export_dir: str = ".dsr/exports"
     key_file: str | None = None
     default_phone_region: str | None = None
-    response_period: str = "P1M"
+    response_period: Period = "P1M"
     tenants: dict[str, TenantConfig] = {}
     guard: GuardConfig = GuardConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
@@ -160,16 +191,6 @@ class Config:
     def __init__(self, settings: Settings, base: Path):
         self.settings = settings
         self.base = base
-        periods = [
-            ("response_period", settings.response_period),
-            ("audit.checkpoint_retention", settings.audit.checkpoint_retention),
-        ]
-        for where, text in periods + [
-            (f"tenants.{t}.response_period", c.response_period)
-            for t, c in settings.tenants.items()
-            if c.response_period
-        ]:
-            parse_duration(text, where)
 
     def path(self, value: str) -> Path:
         p = Path(value)
@@ -254,17 +275,8 @@ def find_config_path(explicit: str | Path | None = None) -> Path:
 
 def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config_path(explicit)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    return config_from_dict(raw, path.resolve().parent, str(path))
+    return config_from_dict(read_yaml(path, ConfigError), path.resolve().parent, str(path))
 
 
 def config_from_dict(raw: dict, base: Path, source: str = "dsr.yaml") -> Config:
-    try:
-        return Config(Settings.model_validate(raw), base)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+    return Config(validated(Settings, raw, source, ConfigError), base)

@@ -38,6 +38,8 @@ def normalise(kind: str, value: str, default_region: str | None = None, position
     value = (value or "").strip()
     if not value:
         raise IdentityError(f"{label}: the value is empty")
+    if not _is_text(value):
+        raise IdentityError(f"{label}: the value is not valid UTF-8 text")
     if _WILDCARDS & set(value):
         raise IdentityError(f"{label}: wildcards (* % ?) are not allowed; a request names one person")
     if kind == "email":
@@ -49,6 +51,16 @@ def normalise(kind: str, value: str, default_region: str | None = None, position
     elif any(ch.isspace() or ord(ch) < 32 for ch in value):
         raise IdentityError(f"{label}: whitespace or control characters inside the value")
     return Identity(kind, value)
+
+
+def _is_text(value: str) -> bool:
+    """False for strings carrying undecodable bytes (an argument that was not UTF-8 arrives with
+    lone surrogates in place of its bytes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_pair(text: str, default_region: str | None = None, position: int = 1) -> Identity:

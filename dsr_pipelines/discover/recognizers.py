@@ -16,7 +16,6 @@ from pathlib import Path
 
 import spacy
 import tldextract
-import yaml
 from presidio_analyzer import (
     AnalyzerEngine,
     EntityRecognizer,
@@ -28,9 +27,10 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..core.errors import ConfigError
+from ..core.yamlfile import read_yaml, validated
 
 LANGUAGE = "en"
 
@@ -182,15 +182,7 @@ class _RecognizerFile(BaseModel):
 def load_custom_recognizers(path: Path) -> list[CustomRecognizer]:
     if not path.is_file():
         raise ConfigError(f"discovery.recognizers: no file at {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return _RecognizerFile.model_validate(raw).recognizers
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    return validated(_RecognizerFile, read_yaml(path, ConfigError), str(path), ConfigError).recognizers
 
 
 @dataclass

@@ -68,8 +68,15 @@ class Dsr:
     def status(self, request_id: int) -> requests.RequestStatus:
         return requests.status(self.ws, request_id)
 
-    def list_requests(self, state: str | None = None, tenant: str | None = None, stale: bool = False):
-        return requests.list_requests(self.ws, state, tenant, stale)
+    def list_requests(
+        self,
+        state: str | None = None,
+        tenant: str | None = None,
+        stale: bool = False,
+        overdue: bool = False,
+        due_before: datetime | None = None,
+    ):
+        return requests.list_requests(self.ws, state, tenant, stale, overdue, due_before)
 
     def runnable(self, request_ids: Sequence[int] = (), pending: bool = False) -> list[int]:
         return requests.runnable(self.ws, request_ids, pending)

@@ -12,6 +12,9 @@ from datetime import datetime
 import dagster as dg
 from pydantic import Field
 
+from connectors import StoreError
+from connectors.scrub import scrubbed
+
 from ..core.errors import DsrError
 from ..service import backups, batch, discovery, retention, tenants
 from ..service.batch import Batch, StoreTask
@@ -30,13 +33,19 @@ def _as_of(text: str | None) -> datetime | None:
 
 
 @contextmanager
-def refusals() -> Iterator[None]:
-    """A use case the service refuses (a purge not yet due, no backups declared) fails the step with
-    the service's own message, as the CLI prints it, not a traceback."""
+def step_errors() -> Iterator[None]:
+    """How a step's failure reaches Dagster's event log: a refusal of the service (a purge not yet
+    due, no backups declared) in its own words, as the CLI prints it; anything else by its class and
+    its scrubbed first line, with no chained exception: a value read from a store never lands in the
+    run's storage."""
     try:
         yield
-    except DsrError as exc:
+    except dg.Failure:
+        raise
+    except (DsrError, StoreError) as exc:  # our messages; a store's are scrubbed at the connector
         raise dg.Failure(description=str(exc)) from None
+    except Exception as exc:
+        raise dg.Failure(description=f"{exc.__class__.__name__}: {scrubbed(exc)}") from None
 
 
 # -- the DSR job ------------------------------------------------------------------------------
@@ -50,7 +59,7 @@ class DsrRunConfig(dg.Config):
 @dg.op(out={"batch": dg.Out(Batch), "tasks": dg.DynamicOut(StoreTask)})
 def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, dsr: DsrResource):
     """Mark the requests running, check every store answers, fan out one task per store."""
-    with refusals():
+    with step_errors():
         started = batch.start(dsr.workspace, config.request_ids, config.actor, context.run_id)
     if started.not_runnable:
         context.log.warning(f"not runnable (not verified, or already finished): {list(started.not_runnable)}")
@@ -68,7 +77,8 @@ def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, dsr: Ds
 @dg.op(retry_policy=READ_RETRY)
 def inspect_store(context: dg.OpExecutionContext, task: StoreTask, dsr: DsrResource) -> StoreSummary:
     """Find the subjects and plan, changing nothing: the over-deletion guard looks at this."""
-    summary = batch.inspect(dsr.workspace, task)
+    with step_errors():
+        summary = batch.inspect(dsr.workspace, task)
     context.log.info(
         f"{task.store}: inspected {len(task.request_ids)} requests, stopped {len(summary.failed)}"
     )
@@ -80,7 +90,8 @@ def decide_requests(
     context: dg.OpExecutionContext, started: Batch, inspections: list[StoreSummary], dsr: DsrResource
 ):
     """Fail every request the guard or a failing store stopped, before any store changes."""
-    tasks = batch.decide(dsr.workspace, started, inspections)
+    with step_errors():
+        tasks = batch.decide(dsr.workspace, started, inspections)
     stopped = len(set(started.request_ids) - {r for t in tasks for r in t.request_ids})
     context.log.info(f"{stopped} requests stopped before any change")
     for task in tasks:
@@ -90,7 +101,8 @@ def decide_requests(
 @dg.op
 def apply_store(context: dg.OpExecutionContext, task: StoreTask, dsr: DsrResource) -> StoreSummary:
     """Export, erase, restrict or lift in one store; each request's outcome is recorded at once."""
-    summary = batch.apply(dsr.workspace, task)
+    with step_errors():
+        summary = batch.apply(dsr.workspace, task)
     context.log.info(f"{task.store}: " + " ".join(f"{k}={v}" for k, v in totals(summary).items()))
     return summary
 
@@ -100,7 +112,8 @@ def finish_requests(
     context: dg.OpExecutionContext, started: Batch, summaries: list[StoreSummary], dsr: DsrResource
 ) -> dict[str, int]:
     """Decide each request's final state from what every store recorded."""
-    outcome = batch.finish(dsr.workspace, started)
+    with step_errors():
+        outcome = batch.finish(dsr.workspace, started)
     context.log.info(f"finished: {outcome}")
     return outcome
 
@@ -119,7 +132,7 @@ def discover_stores(
     context: dg.OpExecutionContext, config: DiscoveryRunConfig, dsr: DsrResource
 ) -> dict[str, dict[str, int]]:
     """Sample every store, compare with the datamap, log what is new for review (`dsr discover changes`)."""
-    with refusals():
+    with step_errors():
         result = discovery.discover(
             dsr.workspace, config.actor, config.stores, config.sample_rows, run=context.run_id
         )
@@ -147,7 +160,7 @@ def sweep_retention(
     context: dg.OpExecutionContext, config: SweepRunConfig, dsr: DsrResource
 ) -> dict[str, int]:
     """Apply the retention rules; counts per rule go to the log, the op's metadata and the ledger."""
-    with refusals():
+    with step_errors():
         report = retention.sweep(
             dsr.workspace,
             config.actor,
@@ -189,7 +202,7 @@ def scan_backups(
     Fails when a backup outlived its rotation or a location could not be listed: a promise is
     being broken, or cannot be checked.
     """
-    with refusals():
+    with step_errors():
         results = backups.scan(dsr.workspace, config.actor, _as_of(config.as_of))
     for r in results:
         context.log.info(
@@ -211,7 +224,7 @@ class PurgeRunConfig(dg.Config):
 @dg.op
 def purge_tenant(context: dg.OpExecutionContext, config: PurgeRunConfig, dsr: DsrResource) -> dict[str, int]:
     """Purge a terminated tenant from every store once due; fails (to be run again) when anything is left."""
-    with refusals():
+    with step_errors():
         report = tenants.purge(dsr.workspace, config.tenant, config.actor, run=context.run_id)
     removed: dict[str, int] = {}
     for t in report.targets:

@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors import Age
 from connectors.ages import key_date_reader
 
 from ..core.durations import Duration, parse_duration
 from ..core.errors import ConfigError
+from ..core.yamlfile import read_yaml, validated
 from ..plan.datamap.model import CollectionSpec, Datamap
 
 AGE_KINDS = {"sql": {"field"}, "parquet": {"field", "partition"}, "s3": {"modified", "key_date"}}
@@ -159,43 +159,47 @@ class Target:
 def load_rules(path: Path) -> RetentionRules:
     if not path.is_file():
         return RetentionRules()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
-    return parse_rules(raw, path.name)
+    return parse_rules(read_yaml(path, ConfigError, path.name), path.name)
 
 
 def parse_rules(raw: dict, source: str = "retention_rules.yaml") -> RetentionRules:
-    try:
-        rules = RetentionRules.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = list(first["loc"])
+    def locate(loc):  # `rules.2.period` -> `rule invoices.period`: a person knows rules by name
+        loc = list(loc)
         if loc[:1] == ["rules"] and len(loc) > 1 and isinstance(loc[1], int):
-            name = (raw.get("rules") or [])[loc[1]]
-            label = name.get("name") if isinstance(name, dict) and name.get("name") else f"#{loc[1] + 1}"
+            rule = (raw.get("rules") or [])[loc[1]]
+            label = rule.get("name") if isinstance(rule, dict) and rule.get("name") else f"#{loc[1] + 1}"
             loc = [f"rule {label}", *loc[2:]]
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+        return loc
+
+    rules = validated(RetentionRules, raw, source, ConfigError, locate)
+    problems = []  # what the model cannot check field by field, listed together
     names = [r.name for r in rules.rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{source}: rule names must be unique: {', '.join(dupes)}")
+        problems.append(f"rule names must be unique: {', '.join(dupes)}")
     for backup in rules.backups:
-        backup.rotation_period  # noqa: B018 - a bad rotation is reported here, by store
-        if backup.time.name_date:
-            try:
+        try:
+            backup.rotation_period  # noqa: B018 - a bad rotation is reported here, by store
+        except ConfigError as exc:
+            problems.append(str(exc))
+        try:
+            if backup.time.name_date:
                 key_date_reader(backup.time.name_date)
-            except ValueError as exc:
-                raise ConfigError(f"{source}: backups of {backup.store}: {exc}") from None
+        except ValueError as exc:
+            problems.append(f"backups of {backup.store}: {exc}")
     for rule in rules.rules:
-        rule.duration  # noqa: B018 - a bad period is reported here, by rule name
-        if rule.age.key_date:
-            try:
+        try:
+            rule.duration  # noqa: B018 - a bad period is reported here, by rule name
+        except ConfigError as exc:
+            problems.append(str(exc))
+        try:
+            if rule.age.key_date:
                 key_date_reader(rule.age.key_date)
-            except ValueError as exc:
-                raise ConfigError(f"{source}: rule {rule.name}: {exc}") from None
+        except ValueError as exc:
+            problems.append(f"rule {rule.name}: {exc}")
+    if problems:
+        listed = problems[0] if len(problems) == 1 else f"{len(problems)} problems: " + "; ".join(problems)
+        raise ConfigError(f"{source}: {listed}")
     return rules
 
 

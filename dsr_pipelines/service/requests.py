@@ -16,10 +16,12 @@ from ..core.errors import DsrError, IdentityError, RequestStateError
 from ..core.identities import Identity, parse_pair
 from ..plan.export import discard_package, write_package
 from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
-from ..state.requests import RUNNABLE, RequestRecord
+from ..state.requests import RUNNABLE, TRANSITIONS, RequestRecord
 from ..state.results import COUNTS as COUNTS
 from ..state.results import CollectionResult, SkippedItem
 from .workspace import Workspace
+
+STATES = tuple(TRANSITIONS)
 
 
 def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:
@@ -28,14 +30,18 @@ def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:
     identities = [parse_pair(p, region, i) for i, p in enumerate(pairs, start=1)]
     if not identities:
         raise IdentityError("give at least one --identity KIND=VALUE")
-    if ws.config.datamap_path.is_file():
-        known = ws.datamap.identity_kinds()
-        for i, ident in enumerate(identities, start=1):
-            if ident.kind not in known:
-                raise IdentityError(
-                    f"identity {i} ({ident.kind}): no datamap field has this identity kind "
-                    f"(known: {', '.join(sorted(known)) or 'none'})"
-                )
+    if not ws.config.datamap_path.is_file():
+        raise IdentityError(
+            f"no datamap at {ws.config.datamap_path} to say which identity kinds lookups start from "
+            "(create one: dsr datamap init --store NAME)"
+        )
+    known = ws.datamap.identity_kinds()
+    for i, ident in enumerate(identities, start=1):
+        if ident.kind not in known:
+            raise IdentityError(
+                f"identity {i} ({ident.kind}): no datamap field has this identity kind "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
     return identities
 
 
@@ -63,15 +69,26 @@ def extend(ws: Workspace, request_id: int, by: str, reason: str, actor: str) -> 
 
 
 def list_requests(
-    ws: Workspace, state: str | None = None, tenant: str | None = None, stale: bool = False
+    ws: Workspace,
+    state: str | None = None,
+    tenant: str | None = None,
+    stale: bool = False,
+    overdue: bool = False,
+    due_before: datetime | None = None,
 ) -> list[RequestRecord]:
     """Requests by state and tenant; `stale`: those a run left `running` and no longer holds (it died,
-    or its lease ran out), which `dsr run --pending` takes up again."""
+    or its lease ran out), which `dsr run --pending` takes up again; `overdue` and `due_before`:
+    those not finished (completed or rejected) whose due date has passed, or is before a date."""
+    if state is not None and state not in STATES:
+        raise RequestStateError(f"unknown state {state!r} (states: {', '.join(STATES)})")
     if tenant is not None:
         ws.config.check_tenant(tenant)
     if stale:
         return [r for r in ws.db.requests.stale() if tenant is None or r.tenant == tenant]
-    return ws.db.requests.list(state, tenant)
+    if overdue:
+        now = ws.db.clock()
+        due_before = min(due_before, now) if due_before else now
+    return ws.db.requests.list(state, tenant, due_before)
 
 
 def runnable(ws: Workspace, request_ids: Sequence[int], pending: bool) -> list[int]:

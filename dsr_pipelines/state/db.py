@@ -13,6 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
+from connectors.scrub import scrubbed
+
+from ..core.errors import DsrError
 from ..core.keys import MasterKey
 from . import keyring, migrate
 from .archives import Archives
@@ -31,6 +36,10 @@ from .terminations import Terminations
 from .tombstones import Tombstones
 
 
+class StateUnavailable(DsrError):
+    """The state database did not answer, or could not be created."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -47,6 +56,11 @@ class StateDB:
                 raise migrate.SchemaError(
                     f"the audit ledger's chain is not keyed yet: run `{migrate.UPGRADE}`"
                 )
+        except sa.exc.DBAPIError as exc:  # not there, refused, or a file that cannot be created
+            self.engine.dispose()
+            raise StateUnavailable(
+                f"the state database (request_store) cannot be opened: {scrubbed(exc)}"
+            ) from None
         except Exception:
             self.engine.dispose()
             raise

@@ -426,12 +426,17 @@ class Requests:
             )
         return out
 
-    def list(self, state: str | None = None, tenant: str | None = None) -> list[RequestRecord]:
+    def list(
+        self, state: str | None = None, tenant: str | None = None, due_before: datetime | None = None
+    ) -> list[RequestRecord]:
+        """Requests by state and tenant; `due_before`: those not finished whose due date is earlier."""
         query = sa.select(requests_t.c.id).order_by(requests_t.c.id)
         if state:
             query = query.where(requests_t.c.state == state)
         if tenant:
             query = query.where(requests_t.c.tenant == tenant)
+        if due_before is not None:
+            query = query.where(requests_t.c.due_at < due_before, requests_t.c.state.not_in(FINAL))
         with self.db.engine.connect() as conn:
             ids = list(conn.execute(query).scalars())
         return self.get_many(ids) if ids else []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from . import audit, backups, database, datamap, demo, discover, keys, requests, retention, tenants
-from .common import default_actor, state
+from .common import EXIT_BAD_INPUT, default_actor, err, state, undecodable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 
@@ -37,4 +39,8 @@ app.add_typer(tenants.app, name="tenant")
 
 
 def main() -> None:
+    bad = undecodable(sys.argv[1:])
+    if bad is not None:
+        err.print(f"[red]error:[/red] argument {bad} is not valid UTF-8 text")
+        raise SystemExit(EXIT_BAD_INPUT)
     app()

@@ -16,7 +16,7 @@ def verify(
         None, "--checkpoint", help="a checkpoint file: prove nothing before it changed or was cut off"
     ),
     stored: bool = typer.Option(False, "--stored", help="check against the newest checkpoint in the store"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Recompute the keyed chain; exit 1 naming the first broken link."""
     with project() as dsr:

@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True, help="Backups: inventory, rotation, age-
 @app.command("scan")
 def scan(
     as_of: str = typer.Option(None, "--as-of", help="scan as if on this date (default: now)"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """List every backup location: record new backups, confirm gone ones. Exit 1: overdue or unknown."""
     with project() as dsr:
@@ -51,7 +51,7 @@ def scan(
 
 
 @app.command("status")
-def status(json_out: bool = typer.Option(False, "--json")) -> None:
+def status(json_out: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
     """Every backup seen, the last scan of each location, and what waits for backups to age out."""
     with project() as dsr:
         found = dsr.backup_status()
@@ -74,7 +74,7 @@ def status(json_out: bool = typer.Option(False, "--json")) -> None:
 @app.command("replay")
 def replay(
     store: str = typer.Option(..., "--store", help="the store restored from a backup"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Erase again, in a restored store, every row erased since the backup was taken (before it is used)."""
     with project() as dsr:

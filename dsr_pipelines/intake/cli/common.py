@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -45,8 +45,25 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (DsrError, StoreError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")  # a message's own [brackets] are text
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail(str(exc))
+    except OSError as exc:  # a path that cannot be read or written: the path and why, no traceback
+        fail(f"{exc.filename or 'a file'}: {exc.strerror or exc.__class__.__name__}")
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}")  # a message's own [brackets] are text
+    raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def undecodable(arguments: list[str]) -> int | None:
+    """The position of the first argument that was not UTF-8 (Python keeps its bytes as lone
+    surrogates, which no store, key or database takes)."""
+    for position, argument in enumerate(arguments, start=1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            return position
+    return None
 
 
 @contextmanager
@@ -69,6 +86,8 @@ def parse_date(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text)
     except ValueError:
         raise DsrError(f"{option}: {text!r} is not a date such as 2026-01-31") from None
+    # The state database keeps UTC without a zone: a time given with one is converted to it.
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

@@ -82,7 +82,7 @@ def discover(
 @app.command("changes")
 def list_changes(
     store: str = typer.Option(None, "--store", help="only this store"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """What the latest discovery run of each store proposed that the datamap lacks, for review."""
     with project() as dsr:

@@ -11,9 +11,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ...core.errors import DsrError
-from ...service.requests import COUNTS, REQUEST_TYPES
+from ...service.requests import COUNTS, REQUEST_TYPES, STATES
 from ..api import Dsr
-from .common import EXIT_PROBLEM, err, out, print_json, project
+from .common import EXIT_PROBLEM, err, out, parse_date, print_json, project
 
 
 def submit(
@@ -25,7 +25,7 @@ def submit(
     verified: bool = typer.Option(
         False, "--verified", help="the controller has already verified the identity"
     ),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Record a new request; prints its id alone on stdout."""
     with project() as dsr:
@@ -44,14 +44,17 @@ def submit(
         typer.echo(record.id)
 
 
-def verify(request_id: int = typer.Argument(...)) -> None:
+def verify(request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)")) -> None:
     """Mark a received request's identity as verified; only verified requests run."""
     with project() as dsr:
         dsr.verify(request_id)
     err.print(f"request {request_id} verified")
 
 
-def reject(request_id: int = typer.Argument(...), reason: str = typer.Option(..., "--reason")) -> None:
+def reject(
+    request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)"),
+    reason: str = typer.Option(..., "--reason", help="why, for the controller (kept with the request)"),
+) -> None:
     """Refuse a request (identity not verifiable, manifestly unfounded, ...)."""
     with project() as dsr:
         dsr.reject(request_id, reason)
@@ -59,9 +62,9 @@ def reject(request_id: int = typer.Argument(...), reason: str = typer.Option(...
 
 
 def extend(
-    request_id: int = typer.Argument(...),
+    request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)"),
     by: str = typer.Option("P2M", "--by", help="ISO-8601 duration added to the due date"),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = typer.Option(..., "--reason", help="why, for the subject (kept with the request)"),
 ) -> None:
     """Extend a request's due date, with a reason (recorded in the ledger)."""
     with project() as dsr:
@@ -190,7 +193,10 @@ def _render_dry_run(plan) -> None:
         out.print(f"[red]request {request_id} would be refused:[/red] {escape(why)}")
 
 
-def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json")) -> None:
+def status(
+    request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
     """State, dates and per-store/collection counts of one request."""
     with project() as dsr:
         found = dsr.status(request_id)
@@ -267,18 +273,25 @@ def status(request_id: int = typer.Argument(...), json_out: bool = typer.Option(
 
 
 def list_requests(
-    state_filter: str = typer.Option(None, "--state"),
-    tenant: str = typer.Option(None, "--tenant"),
+    state_filter: str = typer.Option(
+        None, "--state", help=f"only requests in this state: {', '.join(STATES)}"
+    ),
+    tenant: str = typer.Option(None, "--tenant", help="only this tenant's requests"),
     stale: bool = typer.Option(
         False,
         "--stale",
         help="requests a run left running and no longer holds (dsr run --pending resumes them)",
     ),
-    json_out: bool = typer.Option(False, "--json"),
+    overdue: bool = typer.Option(False, "--overdue", help="unfinished requests past their due date"),
+    due_before: str = typer.Option(
+        None, "--due-before", help="DATE (2026-12-31): unfinished requests due before it"
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print the list as JSON"),
 ) -> None:
-    """List requests, optionally by state or tenant."""
+    """List requests, optionally by state, tenant or due date."""
     with project() as dsr:
-        records = dsr.list_requests(state_filter, tenant, stale)
+        before = parse_date(due_before, "--due-before")
+        records = dsr.list_requests(state_filter, tenant, stale, overdue, before)
     rows = [
         {"id": r.id, "state": r.state, "type": r.type, "tenant": r.tenant, "due_at": r.due_at.isoformat()}
         for r in records
@@ -292,7 +305,10 @@ def list_requests(
     out.print(table)
 
 
-def export(request_id: int = typer.Argument(...), out_dir: Path = typer.Option(..., "--out")) -> None:
+def export(
+    request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)"),
+    out_dir: Path = typer.Option(..., "--out", help="a new or empty directory for the package"),
+) -> None:
     """Write the access package (JSON + Parquet per collection, manifest.json) to DIR."""
     with project() as dsr:
         manifest = dsr.export(request_id, out_dir)

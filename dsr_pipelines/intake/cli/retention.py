@@ -21,7 +21,7 @@ def sweep(
     rule: str = typer.Option(None, "--rule", help="apply only this rule"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count what would go; change nothing"),
     as_of: str = typer.Option(None, "--as-of", help="sweep as if on this date (default: now)"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Apply every rule (or one); the dry run lists per rule what would go and its age range."""
     if ctx.invoked_subcommand is not None:
@@ -96,9 +96,9 @@ def _show(report, json_out: bool) -> None:
 
 @sweep_app.command("history")
 def sweep_history(
-    limit: int = typer.Option(20, "--limit"),
+    limit: int = typer.Option(20, "--limit", help="how many sweeps, newest first"),
     dry_runs: bool = typer.Option(False, "--dry-runs", help="include dry runs"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """The latest sweeps with their results per rule, newest first."""
     with project() as dsr:
@@ -129,7 +129,7 @@ def sweep_history(
 @sweep_app.command("lifecycle")
 def sweep_lifecycle(
     apply: bool = typer.Option(False, "--apply", help="write the dsr- rules into the buckets"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Compare each bucket's lifecycle with the rules marked `lifecycle: true` (or make it match)."""
     with project() as dsr:
@@ -164,10 +164,10 @@ def sweep_check() -> None:
 
 @hold_app.command("add")
 def hold_add(
-    tenant: str = typer.Option(..., "--tenant"),
+    tenant: str = typer.Option(..., "--tenant", help="the tenant whose data is held"),
     identity: str = typer.Option(None, "--identity", help="KIND=VALUE: hold one subject's data"),
     store: str = typer.Option(None, "--store", help="with --collection: hold a collection"),
-    collection: str = typer.Option(None, "--collection"),
+    collection: str = typer.Option(None, "--collection", help="with --store: the collection to hold"),
     reason: str = typer.Option(..., "--reason", help="why (case number, order); kept with the hold"),
     until: str = typer.Option(None, "--until", help="the hold ends by itself on this date"),
 ) -> None:
@@ -179,8 +179,8 @@ def hold_add(
 
 @hold_app.command("list")
 def hold_list(
-    tenant: str = typer.Option(None, "--tenant"),
-    json_out: bool = typer.Option(False, "--json"),
+    tenant: str = typer.Option(None, "--tenant", help="only this tenant's holds"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Every hold, active or released."""
     with project() as dsr:
@@ -216,7 +216,9 @@ def hold_list(
 
 
 @hold_app.command("release")
-def hold_release(hold_id: int = typer.Argument(...)) -> None:
+def hold_release(
+    hold_id: int = typer.Argument(..., help="the hold's id (as dsr hold add printed it)"),
+) -> None:
     """Release a hold: what it deferred runs again (sensor or `dsr run`); the next sweep takes the rest."""
     with project() as dsr:
         hold = dsr.release_hold(hold_id)

@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="Tenants (controllers): termination
 
 @app.command("terminate")
 def terminate(
-    tenant: str = typer.Argument(...),
+    tenant: str = typer.Argument(..., help="a tenant declared under tenants: in dsr.yaml"),
     effective: str = typer.Option(..., "--effective", help="the date the contract ends"),
     grace: str = typer.Option(None, "--grace", help="ISO-8601 period after it before the purge (P30D)"),
 ) -> None:
@@ -26,9 +26,9 @@ def terminate(
 
 @app.command("purge")
 def purge(
-    tenant: str = typer.Argument(...),
+    tenant: str = typer.Argument(..., help="a tenant declared under tenants: in dsr.yaml"),
     dry_run: bool = typer.Option(False, "--dry-run", help="say what the purge will do; change nothing"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Remove a terminated tenant's data from every store; archive what the law requires kept."""
     with project() as dsr:
@@ -52,7 +52,9 @@ def purge(
 
 
 @app.command("archive-sweep")
-def archive_sweep(as_of: str = typer.Option(None, "--as-of")) -> None:
+def archive_sweep(
+    as_of: str = typer.Option(None, "--as-of", help="DATE (2026-12-31): expire as of then; default now"),
+) -> None:
     """Delete archived records whose legal obligation has ended."""
     with project() as dsr:
         n = dsr.expire_archives(parse_date(as_of, "--as-of"))

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...core.errors import DatamapError
+from ...core.yamlfile import read_yaml, validated
 
 MaskMethod = Literal["null", "redact", "hash"]
 # `spans` (free text only): redact just the subject's emails, phones and names inside the text.
@@ -173,20 +174,11 @@ class Datamap(_Spec):
 def load_datamap(path: Path) -> Datamap:
     if not path.is_file():
         raise DatamapError(f"no datamap at {path} (create one with: dsr datamap init --store NAME)")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DatamapError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    return parse_datamap(raw, str(path))
+    return parse_datamap(read_yaml(path, DatamapError), str(path))
 
 
 def parse_datamap(raw: dict, source: str = "datamap") -> Datamap:
-    try:
-        return Datamap.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p not in ("function-after",)) or "(top level)"
-        raise DatamapError(f"{source}: {where}: {first['msg']}") from None
+    return validated(Datamap, raw, source, DatamapError)
 
 
 def dump_datamap(datamap: Datamap) -> str:
