@@ -138,6 +138,29 @@ class Age:
 
 
 @dataclass(frozen=True)
+class Dependent:
+    """Rows of another collection of the same store that reference expiring rows (SQL stores).
+
+    `delete`: they are owned by what they reference and go first, with their own dependents.
+    `clear`: the reference does not mean ownership; its fields are set to null. A dependent row
+    that must stay keeps the row it references: one `keep` or `restricted` covers (holds,
+    restrictions), one the whole collection is held for (`keep_all`), or, for `delete`, one
+    younger than `own_cutoff` by `own_age` (its own rule keeps it longer).
+    """
+
+    collection: str
+    fields: tuple[str, ...]
+    to_fields: tuple[str, ...]
+    action: Literal["delete", "clear"] = "delete"
+    keep: Sequence[pa.Table] = ()
+    restricted: str | None = None
+    keep_all: bool = False
+    own_age: Age | None = None
+    own_cutoff: datetime | None = None
+    dependents: tuple[Dependent, ...] = ()
+
+
+@dataclass(frozen=True)
 class Expiry:
     """Retention for one collection: what is older than `cutoff` goes (or is masked).
 
@@ -157,6 +180,7 @@ class Expiry:
     archive: Callable[[pa.Table], None] | None = field(default=None, compare=False)
     prefix: str | None = None
     only: Sequence[pa.Table] = ()  # when given, only records matching one of these (a tenant's) expire
+    dependents: Sequence[Dependent] = ()  # SQL: rows referencing expiring rows, planned with them
 
 
 @dataclass
@@ -171,6 +195,10 @@ class ExpiryCount:
     batches: int = 0
     longest_batch: float = 0.0
     partitions_dropped: int = 0  # whole lake partitions or files removed without rewriting
+    # Per dependent collection: its rows deleted or cleared with the expired ones (would be, in a
+    # dry run), and how many expired rows it kept (they are among `kept`).
+    dependents: dict[str, int] = field(default_factory=dict)
+    kept_by: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: ExpiryCount) -> None:
         self.expired += other.expired
@@ -181,6 +209,9 @@ class ExpiryCount:
         self.batches += other.batches
         self.longest_batch = max(self.longest_batch, other.longest_batch)
         self.partitions_dropped += other.partitions_dropped
+        for mine, theirs in ((self.dependents, other.dependents), (self.kept_by, other.kept_by)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
 
     def saw(self, moments: Sequence[datetime]) -> None:
         if moments:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ..base import Expiry, ExpiryCount, Mask, StoreError
+from ..base import Delete, Expiry, ExpiryCount, Mask, StoreError
+from . import dependents
 from .arrow import schema_for, to_batch
 from .masking import mask_where, unmasked
 
@@ -39,8 +40,11 @@ def expire(sql: SqlConnector, expiry: Expiry, dry_run: bool = False) -> ExpiryCo
     if isinstance(expiry.action, Mask):
         expired = sa.and_(expired, unmasked(table, expiry.action))
     kept = _kept(sql, table, expiry)
-    todo = expired if kept is None else sa.and_(expired, sa.not_(kept))
+    free = expired if kept is None else sa.and_(expired, sa.not_(kept))
+    deps = expiry.dependents if isinstance(expiry.action, Delete) else ()  # a mask leaves rows in place
     with sql.store_errors(f"sweep {table.name}"):
+        kept_by = dependents.keeping(sql, table, deps, _moment)
+        todo = sa.and_(free, *[sa.not_(c) for c in kept_by.values()]) if kept_by else free
         walk = _walk_column(table, clock, expiry)
         with sql.engine.connect() as conn:
             # min and max along an index are two probes; counting is a pass, left to the batches.
@@ -52,7 +56,18 @@ def expire(sql: SqlConnector, expiry: Expiry, dry_run: bool = False) -> ExpiryCo
                 if kept is not None
                 else 0
             )
-        count = ExpiryCount(expired=n + held, kept=held)
+            count = ExpiryCount(expired=n + held, kept=held)
+            if kept_by:  # expired rows that rows of another collection, kept longer, still reference
+                waiting = conn.execute(
+                    sa.select(sa.func.count()).where(free, sa.or_(*kept_by.values()))
+                ).scalar()
+                count.expired, count.kept = count.expired + waiting, count.kept + waiting
+                for name, condition in kept_by.items():
+                    count.kept_by[name] = conn.execute(
+                        sa.select(sa.func.count()).where(free, condition)
+                    ).scalar()
+            if dry_run:
+                dependents.count(sql, conn, table, todo, deps, count.dependents)
         if clock is not None:
             count.saw([_as_datetime(t) for t in (oldest, newest) if t is not None])
         if oldest is not None and not dry_run:
@@ -101,7 +116,8 @@ def _expire_in_batches(
                     expiry.archive(pa.Table.from_batches([to_batch(schema_for(table, rows), rows)]))
             if isinstance(expiry.action, Mask):
                 count.changed += mask_where(conn, table, step, expiry.action)
-            else:
+            else:  # what references the rows goes (or lets go) first, in the same transaction
+                dependents.apply(sql, conn, table, step, expiry.dependents, count.dependents)
                 count.changed += conn.execute(sa.delete(table).where(step)).rowcount
         elapsed = time.perf_counter() - started
         count.batches += 1

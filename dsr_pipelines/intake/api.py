@@ -111,6 +111,9 @@ class Dsr:
     def rule_problems(self) -> list[str]:
         return retention.rule_problems(self.ws)
 
+    def rule_dependents(self) -> list[str]:
+        return retention.rule_dependents(self.ws)
+
     def bucket_lifecycle(self, apply: bool = False):
         return retention.bucket_lifecycle(self.ws, apply)
 

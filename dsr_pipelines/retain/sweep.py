@@ -17,14 +17,14 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from connectors import Connector, Delete, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
+from connectors import Connector, Delete, Dependent, Expiry, ExpiryCount, Mask, ParquetConnector, StoreError
 
 from ..core.config import Config
 from ..core.errors import ConfigError
 from ..plan.datamap.model import Datamap
 from ..state.db import StateDB
 from ..state.holds import Hold
-from . import bucket_rules, restriction
+from . import bucket_rules, dependents, restriction
 from .backups import after_change
 from .holds import held_keys, held_rows
 from .rules import RetentionRules, Rule, Target, require_valid, targets
@@ -38,6 +38,7 @@ class TargetResult:
     count: ExpiryCount
     held_by: tuple[int, ...] = ()
     error: str | None = None
+    note: str | None = None  # why expired records were kept beyond holds (rows referencing them)
 
 
 @dataclass
@@ -108,19 +109,20 @@ class Sweeper:
                     result = self._sweep_target(target, as_of, dry_run, active, held)
                 if r.name in drift and result.error is None:
                     result = replace(result, error=drift[r.name])
-                report.results.append(result)
-                self.db.sweeps.record(
-                    report.sweep_id,
-                    result.rule,
-                    result.target,
-                    result.action,
-                    result.count,
-                    result.held_by,
-                    result.error,
-                    actor=actor,
-                    as_of=as_of,
-                    dry_run=dry_run,
-                )
+                for one in [result, *self._dependent_results(result, dry_run)]:
+                    report.results.append(one)
+                    self.db.sweeps.record(
+                        report.sweep_id,
+                        one.rule,
+                        one.target,
+                        one.action,
+                        one.count,
+                        one.held_by,
+                        one.error,
+                        actor=actor,
+                        as_of=as_of,
+                        dry_run=dry_run,
+                    )
             if other is None and not dry_run:
                 self.db.leases.release(lease, run)
         self._finish(report, actor)
@@ -141,6 +143,21 @@ class Sweeper:
             if state.rule is not None and state.state != "matches"
         }
 
+    @staticmethod
+    def _dependent_results(result: TargetResult, dry_run: bool) -> list[TargetResult]:
+        """A line per dependent collection: the rows that went (or would go) with the target's, or
+        lost their reference to them."""
+        store = result.target.split(".", 1)[0]
+        return [
+            TargetResult(
+                result.rule,
+                f"{store}.{name} (with {result.target})",
+                "dependent",
+                ExpiryCount(expired=n, changed=0 if dry_run else n),
+            )
+            for name, n in sorted(result.count.dependents.items())
+        ]
+
     # -- one target -------------------------------------------------------------------------
 
     def _sweep_target(
@@ -153,21 +170,23 @@ class Sweeper:
     ) -> TargetResult:
         rule = target.rule
         spec = self._spec(target)
-        keep, held_by = [], []
-        for hold in active:
-            if hold.covers(rule.store, target.collection) and target.prefix is None:
-                if spec is not None and spec.tenant_field:
-                    keep.append(pa.table({spec.tenant_field: [hold.tenant]}))
-                    held_by.append(hold.id)
-                else:  # the collection is held whole
-                    return self._whole_hold(target, as_of, hold)
-        for hold_id, table in held_rows.get(target.collection, []):
-            keep.append(table)
-            held_by.append(hold_id)
+        keep, held_by, whole = (
+            self._held(rule.store, target.collection, active, held_rows)
+            if target.prefix is None
+            else ([], [], None)
+        )
+        if whole is not None:  # the collection is held whole
+            return self._whole_hold(target, as_of, whole)
         own = spec.restriction if spec is not None else None
         restricted = own and (own.flag or own.tag)
         try:
-            keep += self._restricted_keys(target)
+            keep += self._restricted_keys(rule.store, target.collection)
+            plans = dependents.plan(self.rules, self.datamap, rule.store, target.collection)
+            deps = (
+                self._dependents(rule, plans, as_of, active, held_rows)
+                if self.kinds[rule.store] == "sql"
+                else ()
+            )
         except StoreError as exc:
             return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), (), str(exc))
         expiry = Expiry(
@@ -180,26 +199,96 @@ class Sweeper:
             batch=rule.batch,
             archive=None if rule.action != "archive" or dry_run else self._archiver(target, as_of),
             prefix=target.prefix,
+            dependents=deps,
         )
         try:
             count = self.connector(rule.store).expire(expiry, dry_run=dry_run)
         except StoreError as exc:
             return TargetResult(rule.name, target.label, rule.action, ExpiryCount(), tuple(held_by), str(exc))
+        note = "; ".join(
+            f"{n} kept: rows of {rule.store}.{name} referencing them are kept longer"
+            for name, n in sorted(count.kept_by.items())
+            if n
+        )
         return TargetResult(
-            rule.name, target.label, rule.action, count, tuple(sorted(set(held_by))) if count.kept else ()
+            rule.name,
+            target.label,
+            rule.action,
+            count,
+            tuple(sorted(set(held_by))) if count.kept else (),
+            note=note or None,
         )
 
-    def _restricted_keys(self, target: Target) -> list[pa.Table]:
+    def _held(
+        self,
+        store: str,
+        collection: str,
+        active: Sequence[Hold],
+        held_rows: dict[str, list[tuple[int, pa.Table]]],
+    ) -> tuple[list[pa.Table], list[int], Hold | None]:
+        """Keys of a collection's records that holds keep, the holds, and a hold on all of it."""
+        spec = (
+            self.datamap.stores[store].collections.get(collection) if store in self.datamap.stores else None
+        )
+        keep, held_by = [], []
+        for hold in active:
+            if hold.covers(store, collection):
+                if spec is None or not spec.tenant_field:
+                    return [], [], hold
+                keep.append(pa.table({spec.tenant_field: [hold.tenant]}))
+                held_by.append(hold.id)
+        for hold_id, table in held_rows.get(collection, []):
+            keep.append(table)
+            held_by.append(hold_id)
+        return keep, held_by, None
+
+    def _dependents(
+        self,
+        rule: Rule,
+        plans: Sequence[dependents.DependentPlan],
+        as_of: datetime,
+        active: Sequence[Hold],
+        held_rows: dict[str, list[tuple[int, pa.Table]]],
+    ) -> tuple[Dependent, ...]:
+        """The plans with what keeps each dependent's rows: holds, restrictions, its own rule (and an
+        archive rule keeps its target's owned rows, which it cannot archive, until they are gone)."""
+        out = []
+        for p in plans:
+            spec = self.datamap.stores[rule.store].collections[p.collection]
+            keep, _, whole = self._held(rule.store, p.collection, active, held_rows)
+            own = p.own_rule
+            waits = p.action == "delete" and (
+                rule.action == "archive" or (own is not None and own.action != "delete")
+            )
+            by_own_rule = own is not None and own.action == "delete"
+            out.append(
+                Dependent(
+                    p.collection,
+                    p.fields,
+                    p.to_fields,
+                    p.action,
+                    keep=keep + self._restricted_keys(rule.store, p.collection),
+                    restricted=spec.restriction.flag if spec.restriction is not None else None,
+                    keep_all=whole is not None or waits,
+                    own_age=own.age.age() if by_own_rule else None,
+                    own_cutoff=own.cutoff(as_of) if by_own_rule else None,
+                    dependents=self._dependents(rule, p.dependents, as_of, active, held_rows),
+                )
+            )
+        return tuple(out)
+
+    def _restricted_keys(self, store: str, collection: str) -> list[pa.Table]:
         """Keys a sweep keeps for restriction beyond a flag or tag the store checks itself: a lake's
         side table, or records restricted through the collection they reference."""
-        spec = self._spec(target)
+        store_map = self.datamap.stores.get(store)
+        spec = store_map.collections.get(collection) if store_map else None
         if spec is None:
             return []
-        connector = self.connector(target.rule.store)
+        connector = self.connector(store)
         if spec.restriction is not None:
             side = spec.restriction.side_table
-            return [connector.restricted(target.collection, side)] if side else []
-        through = restriction.inherited(self.datamap.stores[target.rule.store], connector, target.collection)
+            return [connector.restricted(collection, side)] if side else []
+        through = restriction.inherited(store_map, connector, collection)
         return [through] if through is not None else []
 
     def _whole_hold(self, target: Target, as_of: datetime, hold: Hold) -> TargetResult:

@@ -5,16 +5,30 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from ..retain import bucket_rules
+from ..retain import bucket_rules, dependents
 from ..retain.archive import expire_archives
 from ..retain.bucket_rules import BucketRuleState
-from ..retain.rules import problems, require_valid
+from ..retain.rules import problems, require_valid, targets
 from ..retain.sweep import Sweeper, SweepReport
 from .workspace import Workspace
 
 
 def rule_problems(ws: Workspace) -> list[str]:
     return problems(ws.rules, ws.store_kinds(), ws.datamap)
+
+
+def rule_dependents(ws: Workspace) -> list[str]:
+    """Per rule on a SQL table, what its sweep does to the collections referencing that table."""
+    kinds = ws.store_kinds()
+    lines = []
+    for rule in ws.rules.rules:
+        if kinds.get(rule.store) != "sql":
+            continue
+        for target in targets(rule, ws.datamap):
+            if target.prefix is None:
+                plans = dependents.plan(ws.rules, ws.datamap, rule.store, target.collection)
+                lines += dependents.describe(rule, target.collection, plans)
+    return lines
 
 
 def sweep(

@@ -49,6 +49,7 @@ def _rows(report) -> list[dict]:
             "partitions_dropped": r.count.partitions_dropped,
             "held_by": list(r.held_by),
             "error": r.error,
+            "note": r.note,
         }
         for r in report.results
     ]
@@ -75,9 +76,8 @@ def _show(report, json_out: bool) -> None:
     table = Table("rule", "target", "action", "expired", "kept", verb, "oldest", "newest", "note")
     for r in rows:
         would = r["expired"] - r["kept"] if report.dry_run else r["changed"]
-        note = r["error"] or (
-            f"held by legal hold {', '.join(map(str, r['held_by']))}" if r["held_by"] else ""
-        )
+        held = f"held by legal hold {', '.join(map(str, r['held_by']))}" if r["held_by"] else ""
+        note = r["error"] or "; ".join(n for n in (held, r["note"]) if n)
         table.add_row(
             r["rule"],
             r["target"],
@@ -152,13 +152,17 @@ def _expiry(value: tuple | None) -> str:
 
 @sweep_app.command("check")
 def sweep_check() -> None:
-    """Validate retention_rules.yaml against dsr.yaml and the datamap."""
+    """Validate retention_rules.yaml against dsr.yaml and the datamap, and say what each rule's sweep
+    does to the rows that reference the rows it removes."""
     with project() as dsr:
         found = dsr.rule_problems()
+        effects = [] if found else dsr.rule_dependents()
     for problem in found:
         out.print(problem, markup=False)
     if found:
         raise typer.Exit(EXIT_PROBLEM)
+    for effect in effects:
+        out.print(effect, markup=False)
     err.print("retention rules: no problems")
 
 
