@@ -36,10 +36,13 @@ def restart_postgres() -> None:
     subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
+@pytest.mark.parametrize("state", ["apart", "same database"])
 def test_postgresql_restarted_inside_an_erasure_leaves_the_store_as_it_was_and_a_rerun_completes(
-    tmp_path, pg_url, monkeypatch
+    tmp_path, pg_url, monkeypatch, state
 ):
     project = make_project(tmp_path, pg_url)
+    if state == "same database":  # as in production: the state database loses its connections too
+        project.write_config(request_store=pg_url)
     person = project.people[3]  # orders kept for tax law: the customer row is masked, not deleted
     before = project.snapshot()
     request_id = project.submit(person, "erasure")

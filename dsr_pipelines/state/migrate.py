@@ -39,7 +39,9 @@ class Upgrade:
 
 def engine_for(url: str) -> sa.Engine:
     # Bound values stay out of error messages, which end up in logs and Dagster's event log.
-    return sa.create_engine(url, hide_parameters=True)
+    # Pre-ping: after a restart of the database, pooled connections are dead; a run that failed on
+    # one must still be able to record that it failed.
+    return sa.create_engine(url, hide_parameters=True, pool_pre_ping=True)
 
 
 def _alembic(connection: sa.Connection | None = None) -> AlembicConfig:
