@@ -1,8 +1,8 @@
-"""`python -m bench [erasure|discovery|lake|objects|sweep] [options]`: one benchmark, or every one in turn."""
+"""`python -m bench [erasure|discovery|lake|objects|sweep|intake] [options]`: one benchmark, or all."""
 
 import sys
 
-from . import discovery, erasure, lake, objects, sweep
+from . import discovery, erasure, intake, lake, objects, sweep
 
 BENCHMARKS = {
     "erasure": erasure.main,
@@ -10,6 +10,7 @@ BENCHMARKS = {
     "lake": lake.main,
     "objects": objects.main,
     "sweep": sweep.main,
+    "intake": intake.main,
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors import S3Connector
-from connectors.s3 import WORKERS
+from connectors.s3.connector import WORKERS
 from tests import s3server
 
 USERS = 100_000

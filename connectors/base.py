@@ -18,10 +18,10 @@ import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # pyarrow is imported by the connectors that read stores, not by this protocol
+    import pyarrow as pa
 
 MaskMethod = Literal["null", "redact", "hash"]
 REDACTED = "[redacted]"
@@ -230,16 +230,6 @@ def keyed_hash(key: bytes, value: object) -> str:
     """Deterministic pseudonym: equal values stay joinable, the value itself is gone."""
     digest = hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
     return HASH_PREFIX + digest[:24]
-
-
-def is_masked(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Which values are in a masked state (null, redacted or hashed): used by verification probes."""
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return pc.is_null(values)
-    return pc.or_kleene(
-        pc.is_null(values),
-        pc.or_(pc.equal(values, REDACTED), pc.starts_with(values, HASH_PREFIX)),
-    ).fill_null(True)
 
 
 class Connector(Protocol):

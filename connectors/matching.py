@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import SOURCE, EraseOp
+from .base import HASH_PREFIX, REDACTED, SOURCE, EraseOp
 
 
 def _value_type(kind: pa.DataType) -> pa.DataType:
@@ -145,3 +145,13 @@ def by_collection(ops: Sequence[EraseOp]) -> dict[str, list[int]]:
     for i, op in enumerate(ops):
         out.setdefault(op.collection, []).append(i)
     return out
+
+
+def is_masked(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Which values are in a masked state (null, redacted or hashed): used by verification probes."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return pc.is_null(values)
+    return pc.or_kleene(
+        pc.is_null(values),
+        pc.or_(pc.equal(values, REDACTED), pc.starts_with(values, HASH_PREFIX)),
+    ).fill_null(True)

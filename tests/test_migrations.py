@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from dsr_pipelines.state import migrate
 from dsr_pipelines.state.schema import metadata
@@ -120,9 +121,7 @@ def test_a_store_made_before_migrations_is_refused_until_upgraded_then_intact(pr
         and "dsr_schema_version" not in sa.inspect(sa.create_engine(url)).get_table_names()
     )
 
-    assert (
-        f"upgraded from before migrations to schema {migrate.head()}" in project.cli("db", "upgrade").stdout
-    )
+    assert f"upgraded from before migrations to schema {migrate.HEAD}" in project.cli("db", "upgrade").stdout
     after = contents(url)
     for table in KEPT:  # every request, identity, hold, result, ..., and the ledger's events
         keep = after[table][:43] if table == "dsr_audit_events" else after[table]
@@ -146,7 +145,7 @@ def test_a_store_made_before_migrations_is_refused_until_upgraded_then_intact(pr
         (subject,) = db.requests.subjects([3])
         assert [i.kind for i in subject.identities] == ["email"]
 
-    assert f"already at schema {migrate.head()}" in project.cli("db", "upgrade").stdout
+    assert f"already at schema {migrate.HEAD}" in project.cli("db", "upgrade").stdout
     assert_schema_is_current(url)
     engine = sa.create_engine(url)
     with engine.connect() as conn:  # extensions count from here: the original dates were not kept
@@ -159,9 +158,16 @@ def assert_schema_is_current(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": migrate.VERSION_TABLE})
-        assert context.get_current_revision() == migrate.head()
+        assert context.get_current_revision() == migrate.HEAD
         assert compare_metadata(context, metadata) == []  # the migrations built exactly schema.py
     engine.dispose()
+
+
+def test_the_release_compares_with_alembics_newest_revision():
+    # Opening a database compares with migrate.HEAD without importing Alembic: a new revision
+    # must move HEAD with it.
+    scripts = ScriptDirectory(str(Path(migrate.__file__).with_name("migrations")))
+    assert scripts.get_current_head() == migrate.HEAD
 
 
 def test_a_new_store_is_made_at_the_newest_revision(db_url, project):
@@ -176,8 +182,8 @@ def test_an_older_or_newer_schema_is_refused_naming_what_to_do(project, tmp_path
     project.cli("list")
     engine = sa.create_engine(url)
     for version, message in [
-        ("0001", f"schema is 0001, this release needs {migrate.head()}: run `dsr db upgrade`"),
-        ("0999", f"schema 0999 is newer than this release's {migrate.head()}: upgrade dsr-pipelines"),
+        ("0001", f"schema is 0001, this release needs {migrate.HEAD}: run `dsr db upgrade`"),
+        ("0999", f"schema 0999 is newer than this release's {migrate.HEAD}: upgrade dsr-pipelines"),
     ]:
         with engine.begin() as conn:
             conn.execute(sa.text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :v"), {"v": version})

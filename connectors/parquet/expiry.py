@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..ages import parse_moment
-from ..base import RECORD, Age, Expiry, Mask, StoreError, is_masked
-from ..matching import for_source, matches_any
+from ..base import RECORD, Age, Expiry, Mask, StoreError
+from ..matching import for_source, is_masked, matches_any
 from .files import DatasetFile
 from .reading import with_partitions
 

@@ -3,9 +3,10 @@
 `layout` says where a collection's objects are, `bucket` makes the requests, `formats` reads
 and writes objects, `textsearch` finds many values at once, `records` decides per object,
 and `connector` runs lookups and erasures over a collection.
+
+Only the layout is imported here: checking a datamap's layouts needs no boto3.
 """
 
-from .connector import ATTEMPTS, WORKERS, S3Connector
 from .layout import ObjectLayout
 
-__all__ = ["ATTEMPTS", "WORKERS", "ObjectLayout", "S3Connector"]
+__all__ = ["ObjectLayout"]

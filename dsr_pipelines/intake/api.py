@@ -16,23 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.config import find_config_path
-from ..orchestration.launch import RunOutcome, run_requests
-from ..service import (
-    audit,
-    backups,
-    batch,
-    database,
-    datamap,
-    discovery,
-    holds,
-    keys,
-    requests,
-    retention,
-    tenants,
-)
+from ..service import audit, database, datamap, holds, requests
 from ..service.workspace import Workspace
+
+# The use cases that read or change stores (runs, sweeps, purges, backups, discovery, keys) import
+# their service where they are called: pyarrow, boto3 and Dagster load only for them, and the
+# commands that only read the state database answer at once.
+if TYPE_CHECKING:
+    from ..orchestration.launch import RunOutcome
+    from ..service import backups, batch, discovery, retention
 
 
 class Dsr:
@@ -55,6 +50,14 @@ class Dsr:
     def submit(self, tenant: str, type_: str, identities: Sequence[str], verified: bool = False):
         """A new request from `KIND=VALUE` identities; returns its record (id, state, due date)."""
         return requests.submit(self.ws, tenant, type_, identities, self.actor, verified)
+
+    def submit_many(self, submissions: Sequence[requests.Submission]) -> list:
+        """Many requests in one transaction, all or none (`Submission(tenant=, type=, identities=)`)."""
+        return requests.submit_many(self.ws, submissions, self.actor)
+
+    def submit_file(self, path: Path) -> list:
+        """The requests of an NDJSON file, one a line, all or none; problems named by line."""
+        return requests.submit_file(self.ws, Path(path), self.actor)
 
     def verify(self, request_id: int) -> None:
         requests.verify(self.ws, request_id, self.actor)
@@ -83,6 +86,8 @@ class Dsr:
 
     def run(self, request_ids: Sequence[int], log_level: str = "WARNING") -> RunOutcome:
         """Carry the requests out through the Dagster job, in this process."""
+        from ..orchestration.launch import run_requests  # Dagster loads only for commands that run a job
+
         self.ws.mapped_stores()  # a missing, malformed or tenant-blind datamap is refused here
         return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level)
 
@@ -91,6 +96,8 @@ class Dsr:
         requests.override_guard(self.ws, request_ids, reason, self.actor)
 
     def dry_run(self, request_ids: Sequence[int]) -> batch.DryRun:
+        from ..service import batch
+
         return batch.dry_run(self.ws, request_ids, self.actor)
 
     def progress(self, request_ids: Sequence[int]) -> int:
@@ -103,18 +110,28 @@ class Dsr:
     # -- retention, holds, backups, tenants -------------------------------------------------------
 
     def sweep(self, as_of=None, rule=None, dry_run=False, run_key=None) -> retention.SweepReport:
+        from ..service import retention
+
         return retention.sweep(self.ws, self.actor, as_of, rule, dry_run, run_key)
 
     def sweep_history(self, limit: int = 20, include_dry_runs: bool = False) -> list[dict]:
+        from ..service import retention
+
         return retention.history(self.ws, limit, include_dry_runs)
 
     def rule_problems(self) -> list[str]:
+        from ..service import retention
+
         return retention.rule_problems(self.ws)
 
     def rule_dependents(self) -> list[str]:
+        from ..service import retention
+
         return retention.rule_dependents(self.ws)
 
     def bucket_lifecycle(self, apply: bool = False):
+        from ..service import retention
+
         return retention.bucket_lifecycle(self.ws, apply)
 
     def add_hold(self, tenant, reason, identity=None, store=None, collection=None, until=None) -> int:
@@ -127,21 +144,33 @@ class Dsr:
         return holds.list_holds(self.ws, tenant)
 
     def scan_backups(self, as_of: datetime | None = None):
+        from ..service import backups
+
         return backups.scan(self.ws, self.actor, as_of)
 
     def backup_status(self) -> backups.BackupStatus:
+        from ..service import backups
+
         return backups.status(self.ws)
 
     def replay(self, store: str) -> dict[str, int]:
+        from ..service import backups
+
         return backups.replay(self.ws, store, self.actor)
 
     def terminate(self, tenant: str, effective: datetime, grace: str | None = None):
+        from ..service import tenants
+
         return tenants.terminate(self.ws, tenant, effective, grace, self.actor)
 
     def purge(self, tenant: str, dry_run: bool = False):
+        from ..service import tenants
+
         return tenants.purge(self.ws, tenant, self.actor, dry_run)
 
     def expire_archives(self, as_of: datetime | None = None) -> int:
+        from ..service import tenants
+
         return tenants.expire(self.ws, self.actor, as_of)
 
     # -- the datamap, discovery, the ledger, the database -----------------------------------------
@@ -153,12 +182,18 @@ class Dsr:
         return datamap.init(self.ws, store, force)
 
     def discover(self, stores: Sequence[str] = (), sample_rows: int | None = None) -> discovery.Discovery:
+        from ..service import discovery
+
         return discovery.discover(self.ws, self.actor, stores, sample_rows)
 
     def save_proposal(self, proposal, apply: bool, out: Path | None = None) -> Path:
+        from ..service import discovery
+
         return discovery.save_proposal(self.ws, proposal, apply, out)
 
     def discovery_changes(self, store: str | None = None):
+        from ..service import discovery
+
         return discovery.latest_changes(self.ws, store)
 
     def verify_ledger(self, checkpoint=None):
@@ -175,6 +210,8 @@ class Dsr:
 
     def rotate_keys(self, new_master):
         """Move the state database, staged packages (and archives, with DSR_NEW_ARCHIVE_KEY) to new keys."""
+        from ..service import keys
+
         return keys.rotate(self.ws, new_master, self.actor)
 
     def upgrade_database(self):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import SOURCE, Connector, Delete, EraseOp, Mask, Rewrite, is_masked
-from connectors.matching import unique_rows, with_join_keys
+from connectors import SOURCE, Connector, Delete, EraseOp, Mask, Rewrite
+from connectors.matching import is_masked, unique_rows, with_join_keys
 
 from ..state.results import CollectionResult
 from .datamap.graph import children_first

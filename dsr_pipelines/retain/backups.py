@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from connectors import Connector, S3Connector, StoreError, StoreUnavailable
+from connectors import Connector, StoreError, StoreUnavailable, connector_class
 from connectors.ages import key_date_reader
 
 from ..core.config import Config
@@ -43,7 +43,7 @@ def list_location(
                 entries.append((relative, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
     else:
         s3 = connector(backup.location.s3_store)
-        if not isinstance(s3, S3Connector):
+        if not isinstance(s3, connector_class("s3")):
             raise StoreError(f"backups of {backup.store}: {backup.location.s3_store} is not an s3 store")
         entries = [(o.key, o.last_modified) for o in s3.listing(backup.location.prefix)]
     listed, undated = [], 0
@@ -91,9 +91,22 @@ def after_change(
 ) -> int:
     """After an erasure, sweep or purge changed `stores`: list their declared `backups` now, and link
     those taken before."""
-    declared = [b for b in backups if b.store in stores]
+    return after_changes(db, config, connector, backups, [(holder, stores, request_id)], actor)[0]
+
+
+def after_changes(
+    db: StateDB,
+    config: Config,
+    connector: Callable[[str], Connector],
+    backups: Sequence[Backup],
+    changes: Sequence[tuple[str, Sequence[str], int | None]],
+    actor: str,
+) -> list[int]:
+    """`after_change` for a batch's (holder, stores, request id): the backups are listed once."""
+    declared = [b for b in backups if any(b.store in stores for _, stores, _ in changes)]
     if not declared:
-        return 0
+        return [0] * len(changes)
     now = db.clock()
     scan(db, declared, config, connector, actor, now)
-    return db.backups.link(holder, [b.store for b in declared], now, actor, request_id)
+    links = [(holder, [b.store for b in declared if b.store in stores], r) for holder, stores, r in changes]
+    return db.backups.link_many(links, now, actor)

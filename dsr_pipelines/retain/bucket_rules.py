@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from connectors import Connector, S3Connector
+from connectors import Connector, connector_class
 
 from ..plan.datamap.model import Datamap
 from .rules import RetentionRules, Rule, targets
+
+if TYPE_CHECKING:
+    from connectors import S3Connector
 
 OWNED = "dsr-"
 
@@ -57,7 +61,7 @@ def _buckets(
         if not rule.lifecycle:
             continue
         s3 = connector(rule.store)
-        if not isinstance(s3, S3Connector):
+        if not isinstance(s3, connector_class("s3")):
             continue  # refused by retention.problems before this is reached
         bucket = out.setdefault(rule.store, _Bucket(s3, {}, {}))
         wanted = _wanted(rule, datamap, s3)

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import Delete, EraseOp, Mask, SqlConnector, is_masked
+from connectors import Delete, EraseOp, Mask, SqlConnector
+from connectors.matching import is_masked
 
 from ..plan.datamap.graph import children_first
 from ..plan.datamap.model import StoreMap

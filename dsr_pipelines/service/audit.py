@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from connectors import S3Connector
+from typing import TYPE_CHECKING
 
 from ..core.durations import parse_duration
 from ..core.errors import DsrError
 from ..state.ledger import Checkpoint, Verdict
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from connectors import S3Connector
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,9 @@ class Taken:
 
 def _checkpoint_store(ws: Workspace) -> S3Connector:
     name = ws.config.settings.audit.checkpoint_store
-    store = ws.connector(name)
-    if not isinstance(store, S3Connector):
+    if ws.store_kinds().get(name) != "s3":
         raise DsrError(f"audit.checkpoint_store: {name} is not an s3 store")
-    return store
+    return ws.connector(name)
 
 
 def checkpoint(ws: Workspace, actor: str, out: Path | None = None) -> Taken:

@@ -10,7 +10,8 @@ the run writes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
@@ -21,11 +22,11 @@ from ..core.faults import crash_point
 from ..plan import links
 from ..plan.export import ExportFile, write_manifest
 from ..plan.lookup import find_subjects
-from ..retain.backups import after_change
+from ..retain.backups import after_changes
 from ..retain.holds import held_rows, overlapping, split_by_holds
 from ..state.holds import Hold
-from ..state.requests import Subject
-from ..state.results import CollectionResult
+from ..state.requests import Conclusion, RequestRecord, Subject
+from ..state.results import CollectionResult, Recorded, SkippedItem, StoreOutcome
 from . import per_store
 from .per_store import StoreSummary
 from .requests import drop_packages
@@ -94,16 +95,14 @@ def start(ws: Workspace, request_ids: Sequence[int], actor: str, run: str) -> St
     return Started(batch, tasks, not_runnable, held, links_added=added)
 
 
-def _conclude(ws: Workspace, request_id: int, state: str, actor: str, note: str | None, probe=None) -> None:
-    """A request's final state for this run; the packages of requests it superseded (an erasure of
-    their subject) go."""
-    superseded = ws.db.requests.finish(request_id, state, actor, note, probe)
-    drop_packages(ws, superseded, actor)
+def _conclude(ws: Workspace, notes: Mapping[int, str], actor: str) -> None:
+    """Requests this run ends as failed, each with why; the packages of requests they superseded go."""
+    conclusions = [Conclusion(r, "failed", note) for r, note in sorted(notes.items())]
+    drop_packages(ws, ws.db.requests.finish_many(conclusions, actor), actor)
 
 
 def _fail(ws: Workspace, batch: Batch, note: str) -> None:
-    for request_id in batch.request_ids:
-        _conclude(ws, request_id, "failed", batch.actor, note)
+    _conclude(ws, dict.fromkeys(batch.request_ids, note), batch.actor)
     ws.db.requests.release(batch.request_ids, batch.run)
 
 
@@ -161,8 +160,7 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
         ws.db.guard.refused(
             request_id, why.store, why.collection, why.matched, why.total, guards[request_id], batch.actor
         )
-    for request_id, reason in sorted(failed.items()):
-        _conclude(ws, request_id, "failed", batch.actor, reason)
+    _conclude(ws, failed, batch.actor)
     ws.db.requests.release(list(failed), batch.run)
     crash_point("decide")
     return [
@@ -224,11 +222,12 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
                     per_store.export(store, kind, store_map, connector, subjects, db.keys, staging)
                 )
     except StoreError as exc:
-        for request_id in task.request_ids:
-            db.results.record_store(request_id, store, "failed", [], task.actor, str(exc))
+        failed = [StoreOutcome(r, "failed", error=str(exc)) for r in task.request_ids]
+        db.results.record_stores(store, failed, task.actor)
         return StoreSummary(store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
     summary = per_store.merge(store, task.request_ids, [o.summary for o in outcomes])
     skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
+    recorded = []
     for request_id in task.request_ids:
         files = summary.files.get(request_id, ())
         if files:
@@ -242,7 +241,8 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
             status, note = "held", "deferred by " + ", ".join(h.name for h in met[request_id])
             db.holds.defer(request_id, store, met[request_id])
         results = reconcile(earlier.get(request_id, ()), summary.results.get(request_id, ()))
-        db.results.record_store(request_id, store, status, results, task.actor, note, skipped=mine)
+        recorded.append(StoreOutcome(request_id, status, results, note, tuple(mine)))
+    db.results.record_stores(store, recorded, task.actor)
     return summary
 
 
@@ -273,49 +273,60 @@ def reconcile(
 
 def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
     """Decide each request's final state from what every store recorded, seal access packages, and
-    tie completed erasures to the backups that still hold them. Returns how many ended in each state."""
+    tie completed erasures to the backups that still hold them; in bulk, whatever the batch's size.
+    Returns how many ended in each state."""
     crash_point("finish")
     db = ws.db
-    outcome: dict[str, int] = {}
-    try:  # read once for the batch; an erasure stands even when the rules cannot be read
-        backups, unreadable = ws.rules.backups, None
-    except DsrError as exc:
-        backups, unreadable = [], str(exc)
     # The batch's ids, not the stores': a resumed request whose stores are all done has no pending work.
-    for record in db.requests.get_many(batch.request_ids):
-        if record.state != "running" or record.lease_run != batch.run:
-            continue
-        state, note, probe = _verdict(ws, record.id, record.type)
-        if record.type == "access" and state != "failed":
-            _seal_package(ws, record)
-        _conclude(ws, record.id, state, batch.actor, note, probe)
-        if record.type == "erasure" and state in ("completed", "partially_completed"):
-            if unreadable:
-                db.requests.audit(record.id, "backups_not_linked", batch.actor, {"error": unreadable})
-            else:
-                changed = sorted(
-                    {r.store for r in db.results.results(record.id) if r.deleted or r.masked or r.versions}
-                )
-                holder = f"request:{record.id}"
-                after_change(db, ws.config, ws.connectors, backups, holder, changed, batch.actor, record.id)
-        outcome[state] = outcome.get(state, 0) + 1
+    mine = [
+        r
+        for r in db.requests.get_many(batch.request_ids)
+        if r.state == "running" and r.lease_run == batch.run
+    ]
+    recorded = db.results.recorded([r.id for r in mine])
+    mapped = ws.mapped_stores()
+    conclusions = []
+    for record in mine:
+        conclusion = _verdict(ws, record, recorded[record.id], mapped)
+        if record.type == "access" and conclusion.state != "failed":
+            _seal_package(ws, record, recorded[record.id].skipped)
+        conclusions.append(conclusion)
+    drop_packages(ws, db.requests.finish_many(conclusions, batch.actor), batch.actor)
+    types = {r.id: r.type for r in mine}
+    erased = [c for c in conclusions if types[c.request_id] == "erasure" and c.state != "failed"]
+    if erased:
+        _link_backups(ws, batch, erased, recorded)
     db.requests.release(batch.request_ids, batch.run)
-    return outcome
+    return dict(Counter(c.state for c in conclusions))
 
 
-def _verdict(ws: Workspace, request_id: int, type_: str) -> tuple[str, str | None, dict | None]:
+def _link_backups(ws: Workspace, batch: Batch, erased: Sequence[Conclusion], recorded) -> None:
+    """Completed erasures wait for the backups taken before them to age out: listed once a batch."""
+    try:  # an erasure stands even when the rules cannot be read
+        backups = ws.rules.backups
+    except DsrError as exc:
+        for c in erased:
+            ws.db.requests.audit(c.request_id, "backups_not_linked", batch.actor, {"error": str(exc)})
+        return
+    changes = []
+    for c in erased:
+        results = recorded[c.request_id].results
+        changed = sorted({r.store for r in results if r.deleted or r.masked or r.versions})
+        changes.append((f"request:{c.request_id}", changed, c.request_id))
+    after_changes(ws.db, ws.config, ws.connectors, backups, changes, batch.actor)
+
+
+def _verdict(ws: Workspace, record: RequestRecord, recorded: Recorded, mapped: Sequence[str]) -> Conclusion:
     """A request's final state, the note that says why, and (erasures) the probe's verdict."""
-    db = ws.db
-    status = db.results.store_status(request_id)
+    status, skipped = recorded.stores, recorded.skipped
     failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial", "held")}
     held = sorted({v["error"] for v in status.values() if v["status"] == "held"})
-    missing = [s for s in ws.mapped_stores() if s not in status]
-    residual = sum(r.residual for r in db.results.results(request_id))
-    skipped = db.results.skipped(request_id)
-    probe = {"residual": residual, "stores": sorted(status)} if type_ == "erasure" else None
+    missing = [s for s in mapped if s not in status]
+    residual = sum(r.residual for r in recorded.results)
+    probe = {"residual": residual, "stores": sorted(status)} if record.type == "erasure" else None
     if failed or missing:
         note = "; ".join(failed.values()) or f"stores not processed: {missing}"
-        return "failed", note + "; run again to resume", probe
+        return Conclusion(record.id, "failed", note + "; run again to resume", probe)
     if residual or skipped or held:
         notes = [f"verification probe found {residual} rows still holding the subject"] if residual else []
         if skipped:
@@ -323,25 +334,26 @@ def _verdict(ws: Workspace, request_id: int, type_: str) -> tuple[str, str | Non
             notes.append(f"{items} objects or files skipped (listed by dsr status); run again")
         if held:
             notes.append(f"{'; '.join(held)}: runs again when released")
-        return "partially_completed", "; ".join(notes), probe
-    if type_ == "lift-restriction" and not db.restrictions.state(request_id):
-        return "completed", "nothing to lift: no active restriction of this subject", probe
-    return "completed", None, probe
+        return Conclusion(record.id, "partially_completed", "; ".join(notes), probe)
+    if record.type == "lift-restriction" and not ws.db.restrictions.state(record.id):
+        return Conclusion(
+            record.id, "completed", "nothing to lift: no active restriction of this subject", probe
+        )
+    return Conclusion(record.id, "completed", None, probe)
 
 
-def _seal_package(ws: Workspace, record) -> None:
+def _seal_package(ws: Workspace, record: RequestRecord, skipped: Sequence[SkippedItem]) -> None:
     folder = ws.config.export_dir / str(record.id)
     files = [ExportFile(**f) for p in sorted(folder.glob("*.files.json")) for f in json.loads(p.read_text())]
-    skipped = ws.db.results.skipped(record.id)
     write_manifest(ws.config.export_dir, record, files, ws.datamap, ws.db.clock(), skipped)
 
 
 def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> None:
     """After a run that ended unexpectedly: the requests it still holds and left `running` become
     `failed`, so the state tells the truth and a re-run resumes them."""
-    for record in ws.db.requests.get_many(batch.request_ids):
-        if record.state == "running" and record.lease_run == batch.run:
-            _conclude(ws, record.id, "failed", batch.actor, f"{why}; run again to resume")
+    records = ws.db.requests.get_many(batch.request_ids)
+    left = [r.id for r in records if r.state == "running" and r.lease_run == batch.run]
+    _conclude(ws, dict.fromkeys(left, f"{why}; run again to resume"), batch.actor)
     ws.db.requests.release(batch.request_ids, batch.run)
 
 

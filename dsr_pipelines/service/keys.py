@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..core.errors import DsrError
 from ..core.keys import MasterKey
-from ..plan.export import reencrypt_staged
+from ..plan.package import reencrypt_staged
 from ..retain.archive import ARCHIVE_KEY_ENV, NEW_ARCHIVE_KEY_ENV, archive_key, reencrypt_archives
 from ..state import keyring
 from .workspace import Workspace

@@ -6,17 +6,21 @@ request outside a run is here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from ..core.durations import parse_duration
 from ..core.errors import DsrError, IdentityError, RequestStateError
 from ..core.identities import Identity, parse_pair
-from ..plan.export import discard_package, write_package
+from ..core.yamlfile import validated
+from ..plan.package import discard_package, write_package
 from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
-from ..state.requests import RUNNABLE, TRANSITIONS, RequestRecord
+from ..state.requests import RUNNABLE, TRANSITIONS, NewRequest, RequestRecord
 from ..state.results import COUNTS as COUNTS
 from ..state.results import CollectionResult, SkippedItem
 from .workspace import Workspace
@@ -45,15 +49,96 @@ def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:
     return identities
 
 
+class Submission(BaseModel):
+    """One request as a controller gives it: a line of `dsr submit --from FILE`, or the Python API's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str
+    type: str
+    identities: list[str]  # KIND=VALUE, as --identity takes them
+    verified: bool = False
+
+
 def submit(
     ws: Workspace, tenant: str, type_: str, pairs: Sequence[str], actor: str, verified: bool = False
 ) -> RequestRecord:
-    ws.config.check_tenant(tenant)
-    identities = parse_identities(ws, pairs)
-    request_id = ws.db.requests.submit(
-        tenant, type_, identities, actor, ws.config.response_period(tenant), verified
-    )
+    new = _prepared(ws, Submission(tenant=tenant, type=type_, identities=list(pairs), verified=verified))
+    (request_id,) = ws.db.requests.submit_many([new], actor)
     return ws.db.requests.get(request_id)
+
+
+def _prepared(ws: Workspace, sub: Submission) -> NewRequest:
+    tenant = ws.config.check_tenant(sub.tenant)
+    identities = tuple(parse_identities(ws, sub.identities))
+    new = NewRequest(tenant, sub.type, identities, ws.config.response_period(tenant), sub.verified)
+    new.check()
+    return new
+
+
+MAX_LISTED = 20  # problems named in a refused bulk submission; the rest are counted
+
+
+class SubmissionError(DsrError):
+    """A bulk submission refused whole, with every problem at its place."""
+
+    def __init__(self, problems: Sequence[str], total: int):
+        self.problems = list(problems)
+        listed = "; ".join(self.problems[:MAX_LISTED])
+        more = f"; and {len(self.problems) - MAX_LISTED} more" if len(self.problems) > MAX_LISTED else ""
+        super().__init__(
+            f"nothing submitted: {len(self.problems)} of {total} requests are not valid: {listed}{more}"
+        )
+
+
+def submit_many(ws: Workspace, submissions: Sequence[Submission], actor: str) -> list[RequestRecord]:
+    """Every submission checked first, then all stored in one transaction, or none: a refusal lists
+    each problem by the request's position (1 for the first)."""
+    return _submit_all(ws, [(f"request {i}", s) for i, s in enumerate(submissions, start=1)], actor)
+
+
+def submit_file(ws: Workspace, path: Path, actor: str) -> list[RequestRecord]:
+    """The requests of an NDJSON file (one JSON object a line, blank lines skipped), all or none;
+    every line that is not a valid request is reported by number."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DsrError(f"{path}: not UTF-8 text") from None
+    entries: list[tuple[str, Submission | str]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            entries.append((f"line {number}", _read_line(line)))
+    return _submit_all(ws, entries, actor)
+
+
+def _read_line(line: str) -> Submission | str:
+    """A request, or what is wrong with the line (naming the problem, never the text)."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"not JSON ({exc.msg}, column {exc.colno})"
+    if not isinstance(raw, dict):
+        return f"expected an object, found {type(raw).__name__}"
+    try:
+        return validated(Submission, raw, "not a request", DsrError)
+    except DsrError as exc:
+        return str(exc)
+
+
+def _submit_all(ws: Workspace, entries: Sequence[tuple[str, Submission | str]], actor: str):
+    ready, problems = [], []
+    for place, entry in entries:
+        try:
+            if isinstance(entry, str):
+                raise DsrError(entry)
+            ready.append(_prepared(ws, entry))
+        except DsrError as exc:
+            problems.append(f"{place}: {exc}")
+    if problems:
+        raise SubmissionError(problems, len(entries))
+    if not ready:
+        raise DsrError("no requests to submit")
+    return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor))
 
 
 def verify(ws: Workspace, request_id: int, actor: str) -> None:

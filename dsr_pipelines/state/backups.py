@@ -117,30 +117,44 @@ class Backups:
         self, holder: str, stores: Sequence[str], at: datetime, actor: str, request_id: int | None = None
     ) -> int:
         """Tie an erasure or sweep that changed `stores` at `at` to their backups taken before it."""
+        return self.link_many([(holder, stores, request_id)], at, actor)[0]
+
+    def link_many(
+        self, changes: Sequence[tuple[str, Sequence[str], int | None]], at: datetime, actor: str
+    ) -> list[int]:
+        """`link` for many (holder, stores, request id), in one transaction; how many backups each."""
+        linked = []
         with self.db.engine.begin() as conn:
-            ids = list(
-                conn.execute(
-                    sa.select(backups_t.c.id).where(
-                        backups_t.c.store.in_(list(stores)),
-                        backups_t.c.gone_at.is_(None),
-                        backups_t.c.taken_at < at,
-                    )
-                ).scalars()
-            )
-            known = set(
-                conn.execute(
-                    sa.select(backup_links_t.c.backup_id).where(backup_links_t.c.holder == holder)
-                ).scalars()
-            )
-            for backup_id in sorted(set(ids) - known):
-                conn.execute(sa.insert(backup_links_t).values(holder=holder, backup_id=backup_id))
-            waiting = conn.execute(sa.select(ageout_t.c.state).where(ageout_t.c.holder == holder)).scalar()
-            if ids and waiting is None:
-                conn.execute(
-                    sa.insert(ageout_t).values(holder=holder, request_id=request_id, state=AWAITING, since=at)
+            for holder, stores, request_id in changes:
+                ids = list(
+                    conn.execute(
+                        sa.select(backups_t.c.id).where(
+                            backups_t.c.store.in_(list(stores)),
+                            backups_t.c.gone_at.is_(None),
+                            backups_t.c.taken_at < at,
+                        )
+                    ).scalars()
                 )
-                self._audit(conn, holder, request_id, AWAITING, actor, at, {"backups": len(ids)})
-        return len(ids)
+                known = set(
+                    conn.execute(
+                        sa.select(backup_links_t.c.backup_id).where(backup_links_t.c.holder == holder)
+                    ).scalars()
+                )
+                new = [{"holder": holder, "backup_id": b} for b in sorted(set(ids) - known)]
+                if new:
+                    conn.execute(sa.insert(backup_links_t), new)
+                waiting = conn.execute(
+                    sa.select(ageout_t.c.state).where(ageout_t.c.holder == holder)
+                ).scalar()
+                if ids and waiting is None:
+                    conn.execute(
+                        sa.insert(ageout_t).values(
+                            holder=holder, request_id=request_id, state=AWAITING, since=at
+                        )
+                    )
+                    self._audit(conn, holder, request_id, AWAITING, actor, at, {"backups": len(ids)})
+                linked.append(len(ids))
+        return linked
 
     def refresh(self, actor: str, now: datetime) -> list[str]:
         """Holders whose every linked backup a scan has confirmed gone become aged out; returns them."""

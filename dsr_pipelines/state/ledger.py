@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,38 @@ class Checkpoint:
         return cls(int(data["seq"]), str(data["mac"]), str(data.get("at", "")))
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event to append. Free text in `details` (a note, a reason, an error) is replaced by its
+    MAC: the text stays beside the request, where it can be erased; the ledger can only prove
+    which text it was."""
+
+    at: datetime
+    actor: str
+    event: str
+    tenant: str | None = None
+    request_id: int | None = None
+    subject_refs: Sequence[str] = ()
+    details: dict | None = None
+
+    def row(self, seq: int, prev: str, seal: Callable[[str], str]) -> dict:
+        details = dict(self.details or {})
+        for name in FREE_TEXT:
+            if details.get(name) is not None:
+                details[f"{name}_mac"] = seal(str(details.pop(name)))
+        return {
+            "seq": seq,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "tenant": self.tenant,
+            "request_id": self.request_id,
+            "event": self.event,
+            "subject_refs": json.dumps(sorted(self.subject_refs)),
+            "details": json.dumps(details, sort_keys=True, default=str),
+            "prev_hash": prev,
+        }
+
+
 class Ledger:
     def __init__(self, engine: sa.Engine, key: bytes):
         self.engine = engine
@@ -88,46 +121,31 @@ class Ledger:
         """The MAC of a piece of free text, for an event that must not hold the text itself."""
         return hmac.new(self._key, b"free text\x1f" + text.encode(), hashlib.sha256).hexdigest()
 
-    def append(
-        self,
-        conn: sa.Connection,
-        *,
-        at: datetime,
-        actor: str,
-        event: str,
-        tenant: str | None = None,
-        request_id: int | None = None,
-        subject_refs: list[str] | tuple[str, ...] = (),
-        details: dict | None = None,
-    ) -> int:
-        """Append one event inside the caller's transaction; returns its sequence number. Free text in
-        `details` (a note, a reason, an error) is replaced by its MAC: the text stays beside the
-        request, where it can be erased; the ledger can only prove which text it was."""
-        details = dict(details or {})
-        for name in FREE_TEXT:
-            if details.get(name) is not None:
-                details[f"{name}_mac"] = self.seal(str(details.pop(name)))
+    def append(self, conn: sa.Connection, *, at: datetime, actor: str, event: str, **fields) -> int:
+        """Append one event inside the caller's transaction; returns its sequence number."""
+        return self.append_many(conn, [Event(at, actor, event, **fields)])[0]
+
+    def append_many(self, conn: sa.Connection, events: Sequence[Event]) -> list[int]:
+        """Append events in order inside the caller's transaction, the chain computed in memory: one
+        head lock, one insert and one head update however many (a batch's bookkeeping), each event
+        still chained to the one before it. Returns their sequence numbers."""
+        if not events:
+            return []
         head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
         if head is None:
             conn.execute(sa.insert(audit_head).values(id=1, seq=0, hash=GENESIS, scheme=KEYED))
-            seq, prev = 1, GENESIS
+            seq, prev = 0, GENESIS
         else:
-            seq, prev = head.seq + 1, head.hash
-        row = {
-            "seq": seq,
-            "at": at.isoformat(),
-            "actor": actor,
-            "tenant": tenant,
-            "request_id": request_id,
-            "event": event,
-            "subject_refs": json.dumps(sorted(subject_refs)),
-            "details": json.dumps(details, sort_keys=True, default=str),
-            "prev_hash": prev,
-        }
-        row["hash"] = self._mac(row)
-        conn.execute(sa.insert(audit_events).values(row))
-        conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=row["hash"]))
-        return seq
+            seq, prev = head.seq, head.hash
+        rows = []
+        for e in events:
+            seq += 1
+            row = e.row(seq, prev, self.seal)
+            row["hash"] = prev = self._mac(row)
+            rows.append(row)
+        conn.execute(sa.insert(audit_events), rows)
+        conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        return [row["seq"] for row in rows]
 
     def record(self, *, at: datetime, actor: str, event: str, **fields) -> int:
         """Append one event in a transaction of its own."""

@@ -14,15 +14,15 @@ from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from ..core.errors import DsrError
 from .schema import metadata
 
+# The newest revision in migrations/versions/ (tests/test_migrations.py checks it against Alembic's
+# head). Opening a database compares with it alone: Alembic is imported only to create or upgrade.
+HEAD = "0008"
 VERSION_TABLE = "dsr_schema_version"
+version_t = sa.Table(VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32)))
 BASELINE = "0001"  # the schema of every release before migrations (commit f6f81dd and earlier)
 UPGRADE = "dsr db upgrade"
 
@@ -44,7 +44,9 @@ def engine_for(url: str) -> sa.Engine:
     return sa.create_engine(url, hide_parameters=True, pool_pre_ping=True)
 
 
-def _alembic(connection: sa.Connection | None = None) -> AlembicConfig:
+def _alembic(connection: sa.Connection | None = None):
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     config.attributes["connection"] = connection
@@ -52,12 +54,16 @@ def _alembic(connection: sa.Connection | None = None) -> AlembicConfig:
 
 
 @cache
-def head() -> str:
-    return ScriptDirectory.from_config(_alembic()).get_current_head()
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_alembic()).walk_revisions()}
 
 
 def current(conn: sa.Connection) -> str | None:
-    return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    return conn.execute(sa.select(version_t.c.version_num)).scalar()
 
 
 def _has_state(conn: sa.Connection) -> bool:
@@ -68,7 +74,7 @@ def require_current(engine: sa.Engine) -> None:
     """Refuse a database made for another schema; create an empty one at the newest revision."""
     with engine.connect() as conn:
         version = current(conn)
-        if version == head():
+        if version == HEAD:
             return
         if version is None and not _has_state(conn):
             conn.commit()
@@ -79,20 +85,19 @@ def require_current(engine: sa.Engine) -> None:
             "the state database was made by a release without schema versions; "
             f"back it up, then run `{UPGRADE}`"
         )
-    known = {s.revision for s in ScriptDirectory.from_config(_alembic()).walk_revisions()}
-    if version not in known:
+    if version not in known_revisions():
         raise SchemaError(
-            f"the state database's schema {version} is newer than this release's {head()}: "
+            f"the state database's schema {version} is newer than this release's {HEAD}: "
             "upgrade dsr-pipelines"
         )
-    raise SchemaError(
-        f"the state database's schema is {version}, this release needs {head()}: run `{UPGRADE}`"
-    )
+    raise SchemaError(f"the state database's schema is {version}, this release needs {HEAD}: run `{UPGRADE}`")
 
 
 def _create(engine: sa.Engine) -> None:
     """A new database: every table as `schema.py` has it, stamped with the newest revision."""
     with engine.begin() as conn:
+        from alembic import command
+
         metadata.create_all(conn)
         command.stamp(_alembic(conn), "head")
 
@@ -104,9 +109,11 @@ def upgrade(engine: sa.Engine) -> Upgrade:
         fresh = before is None and not _has_state(conn)
     if fresh:
         _create(engine)
-        return Upgrade(None, head())
+        return Upgrade(None, HEAD)
+    from alembic import command
+
     with engine.begin() as conn:
         # A database without a version was made before migrations: the baseline revision creates
         # only the tables it lacks (the releases then made some of them on first use).
         command.upgrade(_alembic(conn), "head")
-    return Upgrade(before, head())
+    return Upgrade(before, HEAD)

@@ -9,7 +9,7 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
 from . import sealed
+from .ledger import Event
 from .schema import identities_t, links_t, notes_t, requests_t, tombstones_t, transitions_t
 
 if TYPE_CHECKING:
@@ -52,6 +53,35 @@ class Subject:
     tenant: str
     identities: tuple[Identity, ...] = field(repr=False)
     links: Mapping[str, tuple[tuple, ...]] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request to store: its identities parsed and normalised, its tenant's response period."""
+
+    tenant: str
+    type: str
+    identities: tuple[Identity, ...] = field(repr=False)
+    response_period: Duration
+    verified: bool = False
+
+    def check(self) -> None:
+        if self.type not in REQUEST_TYPES:
+            raise RequestStateError(f"unknown request type {self.type!r} (known: {', '.join(REQUEST_TYPES)})")
+        if not self.tenant or not self.tenant.strip():
+            raise RequestStateError("a request needs a tenant")
+        if not self.identities:
+            raise RequestStateError("a request needs at least one identity")
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """How a run ends a request: its final state, why, and (erasures) the probe's verdict."""
+
+    request_id: int
+    state: str
+    note: str | None = None
+    probe: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -88,28 +118,39 @@ class Requests:
         response_period: Duration,
         verified: bool = False,
     ) -> int:
-        if type_ not in REQUEST_TYPES:
-            raise RequestStateError(f"unknown request type {type_!r} (known: {', '.join(REQUEST_TYPES)})")
-        if not tenant or not tenant.strip():
-            raise RequestStateError("a request needs a tenant")
-        if not identities:
-            raise RequestStateError("a request needs at least one identity")
-        unique = sorted(set(identities))
+        return self.submit_many(
+            [NewRequest(tenant, type_, tuple(identities), response_period, verified)], actor
+        )[0]
+
+    def submit_many(self, new: Sequence[NewRequest], actor: str) -> list[int]:
+        """Store the requests in one transaction, all or none: their rows, encrypted identities and
+        transitions in bulk, their ledger events in one append. Returns their ids, in order."""
+        for request in new:
+            request.check()
         now = self.db.clock()
         keys = self.db.keys
-        refs = [keys.subject_ref(i) for i in unique]
+        unique = [sorted(set(r.identities)) for r in new]
+        refs = [[keys.subject_ref(i) for i in idents] for idents in unique]
         with self.db.engine.begin() as conn:
-            request_id = conn.execute(
-                sa.insert(requests_t).values(
-                    tenant=tenant,
-                    type=type_,
-                    state="received",
-                    received_at=now,
-                    due_at=response_period.add_to(now),
-                    first_due_at=response_period.add_to(now),
-                    updated_at=now,
+            ids = (
+                conn.execute(
+                    sa.insert(requests_t).returning(requests_t.c.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "tenant": r.tenant,
+                            "type": r.type,
+                            "state": "received",
+                            "received_at": now,
+                            "due_at": r.response_period.add_to(now),
+                            "first_due_at": r.response_period.add_to(now),
+                            "updated_at": now,
+                        }
+                        for r in new
+                    ],
                 )
-            ).inserted_primary_key[0]
+                .scalars()
+                .all()
+            )
             conn.execute(
                 sa.insert(identities_t),
                 [
@@ -120,27 +161,36 @@ class Requests:
                         "ref": ref,
                         "ciphertext": keys.encrypt(ident.value.encode(), sealed.identity(request_id, pos)),
                     }
-                    for pos, (ident, ref) in enumerate(zip(unique, refs, strict=True))
+                    for request_id, idents, its_refs in zip(ids, unique, refs, strict=True)
+                    for pos, (ident, ref) in enumerate(zip(idents, its_refs, strict=True))
                 ],
             )
             conn.execute(
-                sa.insert(transitions_t).values(
-                    request_id=request_id, at=now, actor=actor, from_state=None, to_state="received"
-                )
+                sa.insert(transitions_t),
+                [
+                    {"request_id": i, "at": now, "actor": actor, "from_state": None, "to_state": "received"}
+                    for i in ids
+                ],
             )
-            self.db.ledger.append(
+            self.db.ledger.append_many(
                 conn,
-                at=now,
-                actor=actor,
-                event="submitted",
-                tenant=tenant,
-                request_id=request_id,
-                subject_refs=refs,
-                details={"type": type_, "identity_kinds": sorted({i.kind for i in unique})},
+                [
+                    Event(
+                        now,
+                        actor,
+                        "submitted",
+                        r.tenant,
+                        request_id,
+                        its_refs,
+                        {"type": r.type, "identity_kinds": sorted({i.kind for i in idents})},
+                    )
+                    for request_id, r, idents, its_refs in zip(ids, new, unique, refs, strict=True)
+                ],
             )
+            verified = [(i, "verified", None) for i, r in zip(ids, new, strict=True) if r.verified]
             if verified:
-                self._transition(conn, request_id, "verified", actor, None, now)
-        return int(request_id)
+                self._transition_many(conn, verified, actor, now)
+        return [int(i) for i in ids]
 
     def verify(self, request_id: int, actor: str) -> None:
         self.transition(request_id, "verified", actor)
@@ -202,37 +252,60 @@ class Requests:
             self._transition(conn, request_id, to_state, actor, note, self.db.clock())
 
     def _transition(self, conn, request_id: int, to_state: str, actor: str, note: str | None, now) -> None:
-        row = conn.execute(
-            sa.select(requests_t).where(requests_t.c.id == request_id).with_for_update()
-        ).first()
-        if row is None:
-            raise UnknownRequest(f"no request {request_id}")
-        if to_state not in TRANSITIONS[row.state]:
-            raise RequestStateError(f"request {request_id} is {row.state}; it cannot become {to_state}")
-        values = {"state": to_state, "updated_at": now}
-        if to_state in ("failed", "partially_completed", "rejected"):
-            values["error"] = note
-        elif to_state in ("running", "completed"):
-            values["error"] = None
-        conn.execute(sa.update(requests_t).where(requests_t.c.id == request_id).values(values))
-        conn.execute(
-            sa.insert(transitions_t).values(
-                request_id=request_id, at=now, actor=actor, from_state=row.state, to_state=to_state, note=note
+        self._transition_many(conn, [(request_id, to_state, note)], actor, now)
+
+    def _transition_many(
+        self, conn, changes: Sequence[tuple[int, str, str | None]], actor: str, now: datetime
+    ) -> None:
+        """Move each request (id, state, note) to its state in the caller's transaction: a batch's
+        step costs a few statements and one ledger append, not a transaction per request."""
+        ids = [request_id for request_id, _, _ in changes]
+        rows = {
+            r.id: r
+            for r in conn.execute(sa.select(requests_t).where(requests_t.c.id.in_(ids)).with_for_update())
+        }
+        for request_id, to_state, _ in changes:
+            if request_id not in rows:
+                raise UnknownRequest(f"no request {request_id}")
+            if to_state not in TRANSITIONS[rows[request_id].state]:
+                raise RequestStateError(
+                    f"request {request_id} is {rows[request_id].state}; it cannot become {to_state}"
+                )
+        refs: dict[int, list[str]] = {request_id: [] for request_id in ids}
+        for request_id, ref in conn.execute(
+            sa.select(identities_t.c.request_id, identities_t.c.ref).where(identities_t.c.request_id.in_(ids))
+        ):
+            refs[request_id].append(ref)
+        updates, transitions, events = [], [], []
+        for request_id, to_state, note in changes:
+            before = rows[request_id]
+            if to_state in ("failed", "partially_completed", "rejected"):
+                error = note
+            elif to_state in ("running", "completed"):
+                error = None
+            else:
+                error = before.error
+            updates.append({"b_id": request_id, "state": to_state, "error": error})
+            transitions.append(
+                {
+                    "request_id": request_id,
+                    "at": now,
+                    "actor": actor,
+                    "from_state": before.state,
+                    "to_state": to_state,
+                    "note": note,
+                }
             )
+            details = {"from": before.state, **({"note": note} if note else {})}
+            events.append(Event(now, actor, to_state, before.tenant, request_id, refs[request_id], details))
+        conn.execute(
+            sa.update(requests_t)
+            .where(requests_t.c.id == sa.bindparam("b_id"))
+            .values(state=sa.bindparam("state"), error=sa.bindparam("error"), updated_at=now),
+            updates,
         )
-        refs = conn.execute(
-            sa.select(identities_t.c.ref).where(identities_t.c.request_id == request_id)
-        ).scalars()
-        self.db.ledger.append(
-            conn,
-            at=now,
-            actor=actor,
-            event=to_state,
-            tenant=row.tenant,
-            request_id=request_id,
-            subject_refs=list(refs),
-            details={"from": row.state, **({"note": note} if note else {})},
-        )
+        conn.execute(sa.insert(transitions_t), transitions)
+        self.db.ledger.append_many(conn, events)
 
     # -- leases: one run per request ---------------------------------------------------------
 
@@ -295,37 +368,58 @@ class Requests:
             ids = list(conn.execute(query.order_by(requests_t.c.id)).scalars())
         return self.get_many(ids) if ids else []
 
-    def start(self, request_ids: Iterable[int], actor: str) -> None:
-        for request_id in request_ids:
-            record = self.get(request_id)
+    def start(self, request_ids: Sequence[int], actor: str) -> None:
+        """All of them `running`, in one transaction (a resumed request's transition says so)."""
+        records = self.get_many(request_ids)
+        for record in records:
             if record.state not in RUNNABLE:
-                raise RequestStateError(f"request {request_id} is {record.state}; only verified requests run")
-            self.transition(request_id, "running", actor, "resumed" if record.state != "verified" else None)
+                raise RequestStateError(f"request {record.id} is {record.state}; only verified requests run")
+        if records:
+            changes = [(r.id, "running", "resumed" if r.state != "verified" else None) for r in records]
+            with self.db.engine.begin() as conn:
+                self._transition_many(conn, changes, actor, self.db.clock())
 
     def finish(
         self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None
     ) -> list[int]:
-        """Final transition. A completed erasure forgets the identities it was given and supersedes
-        the earlier requests of its subject; a request finishing after such an erasure is superseded
-        at once. Returns the requests superseded now (their staged packages are to be removed)."""
-        record = self.get(request_id)
+        return self.finish_many([Conclusion(request_id, state, note, probe)], actor)
+
+    def finish_many(self, conclusions: Sequence[Conclusion], actor: str) -> list[int]:
+        """Final transitions, in one transaction. A completed erasure forgets the identities it was
+        given and supersedes the earlier requests of its subject; a request finishing after such an
+        erasure is superseded at once. Returns the requests superseded now (their staged packages
+        are to be removed)."""
+        if not conclusions:
+            return []
+        records = {r.id: r for r in self.get_many([c.request_id for c in conclusions])}
         now = self.db.clock()
+        superseded = set()
         with self.db.engine.begin() as conn:
-            if probe is not None:
+            probes = [
+                {"b_id": c.request_id, "probe": json.dumps(c.probe, sort_keys=True)}
+                for c in conclusions
+                if c.probe is not None
+            ]
+            if probes:
                 conn.execute(
                     sa.update(requests_t)
-                    .where(requests_t.c.id == request_id)
-                    .values(probe=json.dumps(probe, sort_keys=True))
+                    .where(requests_t.c.id == sa.bindparam("b_id"))
+                    .values(probe=sa.bindparam("probe")),
+                    probes,
                 )
-            self._transition(conn, request_id, state, actor, note, now)
-            if state == "completed" and record.type == "erasure":
-                self._forget(conn, record, actor, now, {})
-                earlier = self._earlier_of_subject(conn, record)
-                return [r for r in earlier if self._supersede(conn, r, record.id, actor, now, mine=False)]
-            erasure = self._later_erasure(conn, record)
-            if erasure is not None and self._supersede(conn, request_id, erasure, actor, now, mine=True):
-                return [request_id]
-        return []
+            self._transition_many(conn, [(c.request_id, c.state, c.note) for c in conclusions], actor, now)
+            for c in conclusions:
+                record = records[c.request_id]
+                if c.state == "completed" and record.type == "erasure":
+                    self._forget(conn, record, actor, now, {})
+                    for earlier in self._earlier_of_subject(conn, record):
+                        if self._supersede(conn, earlier, record.id, actor, now, mine=False):
+                            superseded.add(earlier)
+                    continue
+                erasure = self._later_erasure(conn, record)
+                if erasure is not None and self._supersede(conn, record.id, erasure, actor, now, mine=True):
+                    superseded.add(record.id)
+        return sorted(superseded)
 
     # -- an erased subject is forgotten by every earlier request ----------------------------
 
@@ -403,10 +497,13 @@ class Requests:
         missing = [i for i in ids if i not in rows]
         if missing:
             raise UnknownRequest(f"no request {missing[0]}")
+        by_request: dict[int, list] = {i: [] for i in ids}
+        for x in idents:
+            by_request[x.request_id].append(x)
         out = []
         for i in ids:
             r = rows[i]
-            mine = [x for x in idents if x.request_id == i]
+            mine = by_request[i]
             out.append(
                 RequestRecord(
                     r.id,
@@ -495,20 +592,15 @@ class Requests:
 
     # -- audit ----------------------------------------------------------------------------
 
+    def event(self, record: RequestRecord, event: str, actor: str, at: datetime, details: dict) -> Event:
+        """A ledger event about one request (its tenant and subject references)."""
+        return Event(at, actor, event, record.tenant, record.id, record.subject_refs, details)
+
     def audit_in(
         self, conn, record: RequestRecord, event: str, actor: str, at: datetime, details: dict
     ) -> None:
         """A ledger event about one request, in the caller's transaction."""
-        self.db.ledger.append(
-            conn,
-            at=at,
-            actor=actor,
-            event=event,
-            tenant=record.tenant,
-            request_id=record.id,
-            subject_refs=record.subject_refs,
-            details=details,
-        )
+        self.db.ledger.append_many(conn, [self.event(record, event, actor, at, details)])
 
     def audit(self, request_id: int, event: str, actor: str, details: dict) -> None:
         record = self.get(request_id)

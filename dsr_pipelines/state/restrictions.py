@@ -12,17 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.ipc as ipc
 import sqlalchemy as sa
-
-from connectors.matching import distinct, matches
 
 from . import sealed
 from .schema import identities_t, requests_t, restrictions_t
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from .db import StateDB
 
 
@@ -40,19 +37,30 @@ class Restrictions:
     def __init__(self, db: StateDB):
         self.db = db
 
+    # pyarrow is imported where covered records are read or written: every command opens the
+    # state database, and `dsr status` or `dsr list` should not pay for it.
     def _seal(self, table: pa.Table, context: str) -> bytes:
+        import pyarrow.ipc as ipc
+
         sink = io.BytesIO()
         with ipc.new_stream(sink, table.schema) as stream:
             stream.write_table(table)
         return self.db.keys.encrypt(sink.getvalue(), context)
 
     def _open(self, blob: bytes, context: str) -> pa.Table:
+        import pyarrow.ipc as ipc
+
         return ipc.open_stream(self.db.keys.decrypt(blob, context)).read_all()
 
     def record(
         self, request_id: int, store: str, collection: str, covered: pa.Table, previous: pa.Table
     ) -> None:
         """Remember what a restriction covers; a re-run adds to it and keeps the first `previous`."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from connectors.matching import distinct, matches
+
         where = (
             restrictions_t.c.request_id == request_id,
             restrictions_t.c.store == store,

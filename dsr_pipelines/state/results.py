@@ -60,14 +60,32 @@ class CollectionResult:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class StoreOutcome:
+    """One store's outcome for one request: `done`, `partial`, `held` or `failed`, with counts."""
+
+    request_id: int
+    status: str
+    results: tuple[CollectionResult, ...] = ()
+    error: str | None = None
+    skipped: tuple[SkippedItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the stores recorded for one request: status per store, counts, skipped items."""
+
+    stores: dict[str, dict]
+    results: list[CollectionResult]
+    skipped: list[SkippedItem]
+
+
 class Results:
     def __init__(self, db: StateDB):
         self.db = db
 
     def store_status(self, request_id: int) -> dict[str, dict]:
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(sa.select(store_runs_t).where(store_runs_t.c.request_id == request_id))
-            return {r.store: {"status": r.status, "error": r.error, "actor": r.actor} for r in rows}
+        return self.recorded([request_id])[request_id].stores
 
     def done_stores(self, request_ids: Sequence[int]) -> set[tuple[int, str]]:
         with self.db.engine.connect() as conn:
@@ -95,42 +113,60 @@ class Results:
         skipped: Sequence[SkippedItem] = (),
     ) -> None:
         """Store one store's outcome for one request (replacing an earlier attempt's), audited."""
+        self.record_stores(
+            store, [StoreOutcome(request_id, status, tuple(results), error, tuple(skipped))], actor
+        )
+
+    def record_stores(self, store: str, outcomes: Sequence[StoreOutcome], actor: str) -> None:
+        """Store one store's outcomes for many requests (replacing earlier attempts'), audited, in one
+        transaction: a batch's step writes its bookkeeping in bulk."""
+        if not outcomes:
+            return
         now = self.db.clock()
-        record = self.db.requests.get(request_id)
-        where = {"request_id": request_id, "store": store}
+        ids = [o.request_id for o in outcomes]
+        records = {r.id: r for r in self.db.requests.get_many(ids)}
+        encrypt = self.db.keys.encrypt
+        skipped_rows = [
+            {
+                "request_id": o.request_id,
+                "store": item.store,
+                "collection": item.collection,
+                "item": encrypt(item.item.encode(), sealed.skipped_item(o.request_id)),
+                "reason": item.reason,
+            }
+            for o in outcomes
+            for item in o.skipped
+        ]
+        result_rows = [{"request_id": o.request_id, **vars(r)} for o in outcomes for r in o.results]
+        run_rows = [
+            {
+                "request_id": o.request_id,
+                "store": store,
+                "status": o.status,
+                "error": o.error,
+                "finished_at": now,
+                "actor": actor,
+            }
+            for o in outcomes
+        ]
+        events = []
+        for o in outcomes:
+            totals = {k: sum(getattr(r, k) for r in o.results) for k in COUNTS}
+            details = {"store": store, **totals, **({"error": o.error} if o.error else {})}
+            events.append(
+                self.db.requests.event(records[o.request_id], f"store_{o.status}", actor, now, details)
+            )
         with self.db.engine.begin() as conn:
             for table in (results_t, store_runs_t, skipped_t):
-                conn.execute(sa.delete(table).where(*(table.c[k] == v for k, v in where.items())))
-            if skipped:
-                conn.execute(
-                    sa.insert(skipped_t),
-                    [
-                        {
-                            "request_id": request_id,
-                            "store": item.store,
-                            "collection": item.collection,
-                            "item": self.db.keys.encrypt(item.item.encode(), sealed.skipped_item(request_id)),
-                            "reason": item.reason,
-                        }
-                        for item in skipped
-                    ],
-                )
-            if results:
-                conn.execute(sa.insert(results_t), [{"request_id": request_id, **vars(r)} for r in results])
-            conn.execute(
-                sa.insert(store_runs_t).values(
-                    **where, status=status, error=error, finished_at=now, actor=actor
-                )
-            )
-            totals = {k: sum(getattr(r, k) for r in results) for k in COUNTS}
-            self.db.requests.audit_in(
-                conn,
-                record,
-                f"store_{status}",
-                actor,
-                now,
-                {"store": store, **totals, **({"error": error} if error else {})},
-            )
+                conn.execute(sa.delete(table).where(table.c.request_id.in_(ids), table.c.store == store))
+            for table, rows in (
+                (skipped_t, skipped_rows),
+                (results_t, result_rows),
+                (store_runs_t, run_rows),
+            ):
+                if rows:
+                    conn.execute(sa.insert(table), rows)
+            self.db.ledger.append_many(conn, events)
 
     def record_plan(self, store: str, planned: Mapping[int, Sequence[CollectionResult]], actor: str) -> None:
         """Before a store commits an erasure: what it is about to do, per request (status `applying`),
@@ -179,27 +215,30 @@ class Results:
         return out
 
     def results(self, request_id: int) -> list[CollectionResult]:
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(results_t)
-                .where(results_t.c.request_id == request_id)
-                .order_by(results_t.c.store, results_t.c.collection)
-            )
-            return [
-                CollectionResult(**{k: v for k, v in r._mapping.items() if k != "request_id"}) for r in rows
-            ]
+        return self.recorded([request_id])[request_id].results
 
     def skipped(self, request_id: int) -> list[SkippedItem]:
+        return self.recorded([request_id])[request_id].skipped
+
+    def recorded(self, request_ids: Sequence[int]) -> dict[int, Recorded]:
+        """What every store recorded for each request, read in one go (a batch's finish)."""
+        ids = list(request_ids)
+        out = {i: Recorded({}, [], []) for i in ids}
         with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(skipped_t).where(skipped_t.c.request_id == request_id).order_by(skipped_t.c.seq)
+            for r in conn.execute(sa.select(store_runs_t).where(store_runs_t.c.request_id.in_(ids))):
+                out[r.request_id].stores[r.store] = {"status": r.status, "error": r.error, "actor": r.actor}
+            results = conn.execute(
+                sa.select(results_t)
+                .where(results_t.c.request_id.in_(ids))
+                .order_by(results_t.c.store, results_t.c.collection)
             )
-            return [
-                SkippedItem(
-                    r.store,
-                    r.collection,
-                    self.db.keys.decrypt(r.item, sealed.skipped_item(request_id)).decode(),
-                    r.reason,
-                )
-                for r in rows
-            ]
+            for r in results:
+                fields = {k: v for k, v in r._mapping.items() if k != "request_id"}
+                out[r.request_id].results.append(CollectionResult(**fields))
+            skipped = conn.execute(
+                sa.select(skipped_t).where(skipped_t.c.request_id.in_(ids)).order_by(skipped_t.c.seq)
+            )
+            for r in skipped:
+                item = self.db.keys.decrypt(r.item, sealed.skipped_item(r.request_id)).decode()
+                out[r.request_id].skipped.append(SkippedItem(r.store, r.collection, item, r.reason))
+        return out

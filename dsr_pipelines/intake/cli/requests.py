@@ -13,35 +13,53 @@ from rich.table import Table
 from ...core.errors import DsrError
 from ...service.requests import COUNTS, REQUEST_TYPES, STATES
 from ..api import Dsr
-from .common import EXIT_PROBLEM, err, out, parse_date, print_json, project
+from .common import EXIT_PROBLEM, err, fail, out, parse_date, print_json, project
 
 
 def submit(
-    tenant: str = typer.Option(..., "--tenant", help="the controller the request belongs to"),
-    type_: str = typer.Option(..., "--type", help=f"one of: {', '.join(REQUEST_TYPES)}"),
+    tenant: str = typer.Option(None, "--tenant", help="the controller the request belongs to"),
+    type_: str = typer.Option(None, "--type", help=f"one of: {', '.join(REQUEST_TYPES)}"),
     identity: list[str] = typer.Option(
-        ..., "--identity", help="KIND=VALUE, e.g. email=ann@example.com; repeatable"
+        None, "--identity", help="KIND=VALUE, e.g. email=ann@example.com; repeatable"
     ),
     verified: bool = typer.Option(
         False, "--verified", help="the controller has already verified the identity"
     ),
+    from_file: Path = typer.Option(
+        None,
+        "--from",
+        help='NDJSON file, one request a line: {"tenant": ..., "type": ..., "identities": '
+        '["email=..."], "verified": false}; all are submitted or none',
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
-    """Record a new request; prints its id alone on stdout."""
+    """Record new requests; prints each id alone on a line of stdout."""
+    one = tenant is not None or type_ is not None or identity or verified
+    if (from_file is not None) == bool(one):
+        fail("give --tenant, --type and --identity for one request, or --from FILE for many")
+    if from_file is None and (tenant is None or type_ is None or not identity):
+        fail("a request needs --tenant, --type and at least one --identity")
     with project() as dsr:
-        record = dsr.submit(tenant, type_, identity, verified)
+        if from_file is not None:
+            records = dsr.submit_file(from_file)
+        else:
+            records = [dsr.submit(tenant, type_, identity, verified)]
+    if from_file is not None:
+        err.print(f"{len(records)} requests submitted")
     if json_out:
-        print_json(
+        receipts = [
             {
-                "id": record.id,
-                "state": record.state,
-                "tenant": record.tenant,
-                "type": record.type,
-                "due_at": record.due_at.isoformat(),
+                "id": r.id,
+                "state": r.state,
+                "tenant": r.tenant,
+                "type": r.type,
+                "due_at": r.due_at.isoformat(),
             }
-        )
+            for r in records
+        ]
+        print_json(receipts if from_file is not None else receipts[0])
     else:
-        typer.echo(record.id)
+        typer.echo("\n".join(str(r.id) for r in records))
 
 
 def verify(request_id: int = typer.Argument(..., help="the request's id (as dsr submit printed it)")) -> None:
