@@ -18,7 +18,7 @@ import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pyarrow is imported by the connectors that read stores, not by this protocol
     import pyarrow as pa
@@ -249,3 +249,13 @@ class Connector(Protocol):
     def restrict(self, collection: str, keys: pa.Table, marker: str, on: bool) -> int: ...
     def restricted(self, collection: str, marker: str, keys: pa.Table | None = None) -> pa.Table: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsSchema(Protocol):
+    """A connector whose reflected schema its caller may keep between runs (SQL stores): used again
+    while the catalogue's fingerprint is unchanged."""
+
+    def catalogue(self) -> str | None: ...
+    def known_schema(self) -> tuple[set[str], bytes]: ...
+    def adopt_schema(self, pickled: bytes) -> set[str]: ...

@@ -5,6 +5,7 @@ Sampling for discovery is `sampling.py`, retention is `expiry.py`, masking `mask
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -28,8 +29,8 @@ from ..base import (
     StoreUnavailable,
 )
 from ..scrub import scrubbed
+from . import catalogue, sampling
 from . import expiry as expiry_module
-from . import sampling
 from .arrow import is_text, schema_for, to_batch
 from .masking import mask_where, update_rows
 
@@ -82,6 +83,23 @@ class SqlConnector:
             with self.store_errors(f"reflect {collection}"):
                 sa.Table(collection, self._metadata, autoload_with=self.engine)
         return self._metadata.tables[collection]
+
+    # -- the reflected schema, kept across runs by the caller while the catalogue is unchanged --
+
+    def catalogue(self) -> str | None:
+        """The catalogue's fingerprint now (None: this database has none, reflect every time)."""
+        with self.store_errors("read the catalogue"), self.engine.connect() as conn:
+            return catalogue.fingerprint(conn)
+
+    def known_schema(self) -> tuple[set[str], bytes]:
+        """The tables reflected so far, and all of them pickled (names and types, never rows)."""
+        return set(self._metadata.tables), pickle.dumps(self._metadata)
+
+    def adopt_schema(self, pickled: bytes) -> set[str]:
+        """Use tables reflected by an earlier run (the caller checked the catalogue is unchanged and
+        that the bytes are the ones it stored); returns their names."""
+        self._metadata = pickle.loads(pickled)
+        return set(self._metadata.tables)
 
     def collections(self) -> list[CollectionInfo]:
         """Every table with keys and references, reflected once per connector."""

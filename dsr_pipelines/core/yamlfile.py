@@ -16,6 +16,9 @@ from pydantic import BaseModel, ValidationError
 from .errors import DsrError
 
 M = TypeVar("M", bound=BaseModel)
+# LibYAML's safe loader where PyYAML was built with it: every run reads dsr.yaml, the datamap and
+# the rules, and the pure-Python loader costs more than the run's own bookkeeping.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: Path, error: type[DsrError], name: str | None = None) -> dict:
@@ -28,7 +31,7 @@ def read_yaml(path: Path, error: type[DsrError], name: str | None = None) -> dic
     except OSError as exc:
         raise error(f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -20,6 +20,7 @@ from ..plan.datamap.model import Datamap, load_datamap
 from ..plan.reach import Connectors
 from ..retain.rules import RetentionRules, load_rules
 from ..state.db import StateDB
+from ..state.schema_cache import SchemaCache
 
 
 class Workspace:
@@ -58,8 +59,12 @@ class Workspace:
         """Connectors by store name; object and lake stores learn their layouts from the datamap."""
         if self._connectors is None:
             datamap = self.datamap if self.config.datamap_path.is_file() else None
-            self._connectors = Connectors(self.config, datamap)
+            self._connectors = Connectors(self.config, datamap, self._schemas)
         return self._connectors
+
+    def _schemas(self) -> SchemaCache | None:
+        """Reflected schemas live in the state database: used once this command has opened it."""
+        return self._db.schemas if self._db is not None else None
 
     def connector(self, store: str) -> Connector:
         return self.connectors(store)

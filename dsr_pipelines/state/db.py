@@ -31,6 +31,7 @@ from .links import Links
 from .requests import Requests
 from .restrictions import Restrictions
 from .results import Results
+from .schema_cache import SchemaCache
 from .sweeps import Sweeps
 from .terminations import Terminations
 from .tombstones import Tombstones
@@ -77,6 +78,7 @@ class StateDB:
         self.tombstones = Tombstones(self)
         self.restrictions = Restrictions(self)
         self.discovery = DiscoveryLog(self)
+        self.schemas = SchemaCache(self)
 
     def close(self) -> None:
         self.engine.dispose()

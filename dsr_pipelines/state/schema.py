@@ -373,3 +373,17 @@ discovery_changes_t = sa.Table(
     sa.Column("confidence", sa.Double),
     sa.Index("ix_dsr_discovery_changes_store_run", "store", "run"),
 )
+
+# -- reflected schemas, kept between runs ---------------------------------------------------
+
+# Per SQL store, the tables its runs reflected (pickled SQLAlchemy metadata, encrypted: only the
+# project key's holder can make one the stores load) and the catalogue fingerprint they match.
+schema_cache_t = sa.Table(
+    "dsr_schema_cache",
+    metadata,
+    sa.Column("store", sa.String(100), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("tables", sa.Integer, nullable=False),
+    sa.Column("schema", sa.LargeBinary, nullable=False),
+    sa.Column("cached_at", sa.DateTime, nullable=False),
+)
