@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -162,3 +163,41 @@ def test_name_hints_and_masked_examples():
     assert mask_example("jane.doe@example.com", "email") == "j***@e***.com"
     assert mask_example("+44 7700 900123", "phone") == "+***"
     assert "Smith" not in mask_example("Jane Smith", "name")
+
+
+def hard_columns(fake) -> dict[str, list[str]]:
+    """Columns where a pre-filter could go wrong: every entity in many shapes, near misses, and
+    values with digits but no entity."""
+    n = 300
+    formats = ["+1 ### ### ####", "(###) ###-####", "###.###.####", "+44 (0)20 #### ####", "###-####"]
+    return {
+        "email": [fake.email() for _ in range(n)],
+        "phone": [fake.numerify(formats[i % len(formats)]) for i in range(n)],
+        "phone_ext": [fake.numerify("###-###-#### x###") for _ in range(n)],
+        "ipv4": [fake.ipv4() for _ in range(n)],
+        "ipv6": [fake.ipv6() for _ in range(n)],
+        "iban": [fake.iban() for _ in range(n)],
+        "card": [fake.credit_card_number() for _ in range(n)],
+        "ssn": [fake.ssn() for _ in range(n)],
+        "born": [fake.date(pattern="%m/%d/%Y") for _ in range(n)],
+        "uuid": [fake.uuid4() for _ in range(n)],
+        "token": [hashlib.md5(str(i).encode()).hexdigest() for i in range(n)],
+        "sku": [f"SKU-{fake.random_int(10000, 99999)}" for _ in range(n)],
+        "notes": [f"{fake.sentence()} call {fake.phone_number()} or {fake.email()}" for _ in range(n)],
+        "name": [fake.name() for _ in range(n)],
+        "city": [fake.city() for _ in range(n)],
+        "code": [fake.bothify("??-ACME").upper() for _ in range(n)],
+    }
+
+
+@pytest.mark.parametrize("custom", ["letters only", "not RE2"])
+def test_the_prefilter_changes_no_finding(tmp_path, fake, custom):
+    regex = r"\b[A-Z]{2}-ACME\b" if custom == "letters only" else r"(?<![A-Z])[A-Z]{2}-ACME\b"
+    path = tmp_path / "recognizers.yaml"
+    path.write_text(f"recognizers:\n  - name: partner_code\n    regex: '{regex}'\n    score: 0.7\n")
+    fast = build_analyzer(["US", "GB"], load_custom_recognizers(path))
+    assert (fast.other_shape is None) == (custom == "not RE2")  # a look-behind: no pre-filter
+    slow = replace(fast, prefilter=False)
+    for name, values in hard_columns(fake).items():
+        assert classify(fast, "t", name, column(values)) == classify(slow, "t", name, column(values)), name
+    assert classify(fast, "t", "code", column(hard_columns(fake)["code"])).category == "partner_code"

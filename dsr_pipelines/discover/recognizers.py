@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import spacy
 import tldextract
 from presidio_analyzer import (
@@ -25,7 +27,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
-from presidio_analyzer.nlp_engine import SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -64,6 +66,14 @@ ENTITY_CATEGORIES = {
     "TH_TNIN": "national_id",
     "DATE_TIME": "date",
 }
+
+# The shapes values need to be worth Presidio's time, checked by pyarrow on a whole column first.
+# A phone match is kept only with nine digits or more (discovery's shape check), so a value without
+# seven digits at most three separators apart has none; phonenumbers' matcher is the costliest
+# recognizer by far. Every other predefined pattern needs a digit, an @ or a colon (IPv6).
+PHONE_ENTITY = "PHONE_NUMBER"
+PHONE_SHAPE = r"\d(?:[^\d\pL]{0,3}\d){6}"
+PREDEFINED_SHAPE = r"[0-9@:]"
 
 # Weak patterns (any 8-17 digits is a "bank number" at 0.05) drown real signals; left out.
 _NOISY = {"UsBankRecognizer", "UsLicenseRecognizer", "MedicalLicenseRecognizer", "UrlRecognizer"}
@@ -120,7 +130,7 @@ class ColumnContextEnhancer(ContextAwareEnhancer):
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
-    """Tokens for context words without a model; a named-entity model only when installed."""
+    """No NLP without a model (patterns need none); a named-entity model only when installed."""
 
     def __init__(self, model: str | None = None):
         super().__init__(models=[{"lang_code": LANGUAGE, "model_name": model or "blank"}])
@@ -137,6 +147,16 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
                 "(install it into the environment, or remove ner_model to use patterns only)"
             )
         self.nlp = {LANGUAGE: spacy.load(self.model)}
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        if self.model is not None:
+            return super().process_text(text, language)
+        # Without a model nothing reads tokens: pattern recognizers match the text, and context
+        # comes from the column's name (ColumnContextEnhancer). Tokenising and lemmatising every
+        # joined chunk cost a fifth of the analysis.
+        return NlpArtifacts(
+            entities=[], tokens=[], tokens_indices=[], lemmas=[], nlp_engine=self, language=language
+        )
 
 
 class CustomRecognizer(BaseModel):
@@ -193,6 +213,22 @@ class Analyzer:
     categories: dict[str, str]
     identities: frozenset[str]  # categories proposed as identities when a column is mostly unique
     named_entities: bool
+    other_shape: str | None = None  # what a value needs for an entity other than a phone (None: any)
+    prefilter: bool = True  # False: every value to every recognizer (tests and bench/ compare)
+
+    @cached_property
+    def passes(self) -> list[tuple[list[str], str | None]]:
+        """The analyzer's passes over a column: the entities asked for, and the shape (an RE2
+        pattern for pyarrow) a value must have to be sent at all."""
+        if not self.prefilter:
+            return [(self.entities, None)]
+        others = [e for e in self.entities if e != PHONE_ENTITY]
+        phones = [e for e in self.entities if e == PHONE_ENTITY]
+        return [
+            (entities, shape)
+            for entities, shape in ((others, self.other_shape), (phones, PHONE_SHAPE))
+            if entities
+        ]
 
     @cached_property
     def entities(self) -> list[str]:
@@ -236,4 +272,16 @@ def build_analyzer(
         supported_languages=[LANGUAGE],
         context_aware_enhancer=ColumnContextEnhancer(),
     )
-    return Analyzer(engine, categories, frozenset(identities), ner_model is not None)
+    # A named-entity model finds names in any text; a user's pattern joins the shape if RE2 takes it.
+    other = None if ner_model else re2_union([PREDEFINED_SHAPE, *(rec.regex for rec in custom)])
+    return Analyzer(engine, categories, frozenset(identities), ner_model is not None, other)
+
+
+def re2_union(patterns: list[str]) -> str | None:
+    """The patterns as one RE2 alternation, or None when one is not RE2 (a look-behind, say)."""
+    union = "|".join(f"(?:{p})" for p in patterns)
+    try:
+        pc.match_substring_regex(pa.array([""]), union)
+    except pa.ArrowInvalid:
+        return None
+    return union

@@ -18,8 +18,9 @@ import bisect
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -220,53 +221,68 @@ def _match_ok(category: str, matched: str) -> bool:
     return True
 
 
-def _analyze(analyzer: Analyzer, values: list[str], counts: list[int], context: list[str]) -> _Matches:
-    """Run Presidio once per chunk of joined distinct values, then map matches back to values."""
+def _analyze(analyzer: Analyzer, distinct: pa.Array, counts: list[int], context: list[str]) -> _Matches:
+    """Run Presidio over the distinct values that have the shape of some entity, in chunks of values
+    joined into one text, a pass per group of entities; then map matches back to values."""
     total = sum(counts)
-    full: Counter[str] = Counter()
-    anywhere: Counter[str] = Counter()
+    found: dict[int, dict[str, bool]] = {}  # value index: category: whether a match covers it
     recognizers: dict[str, set[str]] = {}
     example: dict[str, str] = {}
-    entities = analyzer.entities
-    i = 0
-    while i < len(values):
-        starts, parts, size = [], [], 0
-        while i < len(values) and (not parts or size + len(values[i]) < _TEXT_CHUNK):
-            starts.append(size)
-            parts.append(values[i])
-            size += len(values[i]) + len(_SEPARATOR)
-            i += 1
-        first = i - len(parts)
-        text = _SEPARATOR.join(parts)
-        per_value: dict[int, dict[str, bool]] = {}
-        for r in analyzer.engine.analyze(text, language="en", entities=entities, context=context):
-            if r.score < MIN_SCORE:
-                continue
-            k = bisect.bisect_right(starts, r.start) - 1
-            value = parts[k]
-            if r.end > starts[k] + len(value):
-                continue  # crosses into the next value
-            category = (
-                TECHNICAL_ENTITY if r.entity_type == TECHNICAL_ENTITY else analyzer.categories[r.entity_type]
-            )
-            if not _match_ok(category, text[r.start : r.end]):
-                continue
-            covers = (r.end - r.start) >= 0.8 * len(value)
-            seen = per_value.setdefault(k, {})
-            seen[category] = seen.get(category, False) or covers
-            recognizers.setdefault(category, set()).add(
-                (r.recognition_metadata or {}).get("recognizer_name", r.entity_type)
-            )
-            if covers:
-                example.setdefault(category, value)
-        for k, seen in per_value.items():
-            weight = counts[first + k]
-            for category, covers in seen.items():
-                anywhere[category] += weight
+    values = distinct.to_pylist()
+    for entities, shape in analyzer.passes:
+        chosen = (
+            range(len(values))
+            if shape is None
+            else pc.indices_nonzero(pc.match_substring_regex(distinct, shape)).to_pylist()
+        )
+        for indices in _chunks(values, chosen):
+            parts = [values[i] for i in indices]
+            starts = list(accumulate((len(p) + len(_SEPARATOR) for p in parts[:-1]), initial=0))
+            text = _SEPARATOR.join(parts)
+            for r in analyzer.engine.analyze(text, language="en", entities=entities, context=context):
+                if r.score < MIN_SCORE:
+                    continue
+                k = bisect.bisect_right(starts, r.start) - 1
+                value = parts[k]
+                if r.end > starts[k] + len(value):
+                    continue  # crosses into the next value
+                category = (
+                    TECHNICAL_ENTITY
+                    if r.entity_type == TECHNICAL_ENTITY
+                    else analyzer.categories[r.entity_type]
+                )
+                if not _match_ok(category, text[r.start : r.end]):
+                    continue
+                covers = (r.end - r.start) >= 0.8 * len(value)
+                seen = found.setdefault(indices[k], {})
+                seen[category] = seen.get(category, False) or covers
+                recognizers.setdefault(category, set()).add(
+                    (r.recognition_metadata or {}).get("recognizer_name", r.entity_type)
+                )
                 if covers:
-                    full[category] += weight
+                    example.setdefault(category, value)
+    full: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
+    for index, seen in found.items():
+        for category, covers in seen.items():
+            anywhere[category] += counts[index]
+            if covers:
+                full[category] += counts[index]
     share = {c: n / total for c, n in full.items()}
     return _Matches(share, {c: n / total for c, n in anywhere.items()}, recognizers, example)
+
+
+def _chunks(values: list[str], indices: Iterable[int]) -> Iterator[list[int]]:
+    """The indices in runs whose values, joined, stay under `_TEXT_CHUNK` characters."""
+    run, size = [], 0
+    for index in indices:
+        if run and size + len(values[index]) >= _TEXT_CHUNK:
+            yield run
+            run, size = [], 0
+        run.append(index)
+        size += len(values[index]) + len(_SEPARATOR)
+    if run:
+        yield run
 
 
 def _birth_dates(base: ColumnFinding, dates: pa.ChunkedArray, today: dt.date | None) -> ColumnFinding:
@@ -334,7 +350,7 @@ def classify(
             return found
 
     context = [t for t in tokens(field_name).split("_") if t]
-    matches = _analyze(analyzer, distinct.to_pylist(), counts.to_pylist(), context)
+    matches = _analyze(analyzer, distinct, counts.to_pylist(), context)
     distinct_ratio = len(distinct) / len(text)
     found = _structured(base, matches, hint, technical, distinct, counts)
     if found.category:
