@@ -24,5 +24,9 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
-bench: $(VENV)/.dev
+$(VENV)/.bench: pyproject.toml $(VENV)/.dev
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench
 	$(PY) -m bench

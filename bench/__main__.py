@@ -1,13 +1,16 @@
-"""`python -m bench [erasure|discovery|lake|objects|sweep|intake] [options]`: one benchmark, or all."""
+"""`python -m bench [NAME] [options]`: the benchmark NAME (a key of BENCHMARKS), or every one in turn."""
 
 import sys
 
-from . import discovery, erasure, intake, lake, objects, sweep
+from . import access, discovery, erasure, intake, lake, lake_erasure, objects, scaling, sweep
 
 BENCHMARKS = {
     "erasure": erasure.main,
+    "access": access.main,
+    "scaling": scaling.main,
     "discovery": discovery.main,
     "lake": lake.main,
+    "lake-erasure": lake_erasure.main,
     "objects": objects.main,
     "sweep": sweep.main,
     "intake": intake.main,

@@ -30,6 +30,7 @@ from dsr_pipelines.plan.lookup import find_subjects
 from dsr_pipelines.state.requests import Subject
 
 from .pg import scratch_schema
+from .split import Split, peak_rss
 
 SCHEMA = "dsr_bench"
 
@@ -55,6 +56,44 @@ def load(url: str, people: list[shop.Person]) -> int:
         conn.execute(sa.text("ANALYZE"))
     engine.dispose()
     return total
+
+
+# The same changes as the datamap asks for, by hand, set-based, in one transaction: the subjects'
+# ids in a temporary table, then children first (returns, addresses deleted; gift messages and
+# tickets masked; orders kept for tax law, so the customer row is masked, not deleted). No lookup
+# through the datamap, no guard, no probe, no bookkeeping: the physical limit.
+LIMIT_SQL = [
+    """CREATE TEMP TABLE erase_ids ON COMMIT DROP AS
+       SELECT c.id FROM customers c
+       JOIN unnest(CAST(:tenants AS text[]), CAST(:emails AS text[])) AS s(tenant, email)
+         ON c.tenant_id = s.tenant AND c.email = s.email""",
+    """DELETE FROM returns r USING orders o
+       WHERE r.order_id = o.id AND o.customer_id IN (SELECT id FROM erase_ids)""",
+    """UPDATE order_lines l SET gift_message = '[REDACTED]' FROM orders o
+       WHERE l.order_id = o.id AND o.customer_id IN (SELECT id FROM erase_ids)
+         AND l.gift_message IS NOT NULL""",
+    """UPDATE support_tickets SET email = md5(email), body = '[REDACTED]'
+       WHERE customer_id IN (SELECT id FROM erase_ids) OR email = ANY(CAST(:emails AS text[]))""",
+    "DELETE FROM addresses WHERE customer_id IN (SELECT id FROM erase_ids)",
+    """UPDATE customers SET email = md5(email), name = '[REDACTED]', phone = NULL
+       WHERE id IN (SELECT id FROM erase_ids)""",
+]
+
+
+def limit_erasure(url: str, people: list[shop.Person]) -> float:
+    """Seconds for the hand-written set-based erasure of `people` (see LIMIT_SQL)."""
+    engine = sa.create_engine(url)
+    params = {"tenants": [p.tenant for p in people], "emails": [p.email for p in people]}
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))  # connected before the clock starts, as the pipeline's pool is
+        conn.commit()
+        t0 = time.perf_counter()
+        with conn.begin():
+            for statement in LIMIT_SQL:
+                conn.execute(sa.text(statement), params)
+        took = time.perf_counter() - t0
+    engine.dispose()
+    return took
 
 
 def erased_rows(dsr: Dsr, ids: list[int]) -> int:
@@ -113,12 +152,15 @@ def main(argv: list[str] | None = None) -> None:
         access_ms = statistics.median(timings) * 1000
 
         n = args.subjects
+        dsr.run(submit_all(dsr, people[-31:-30]))  # a warm-up run: Dagster's storage, the kept schema
         batch_ids = submit_all(dsr, people[:n])
-        t0 = time.perf_counter()
-        outcome = dsr.run(batch_ids)
-        batched = time.perf_counter() - t0
+        split = Split()
+        with peak_rss() as memory, split.active():
+            outcome = dsr.run(batch_ids)
+        batched = split.total
         assert outcome.all_completed, outcome.states
         batch_rows = erased_rows(dsr, batch_ids)
+        limit = limit_erasure(url, people[2 * n : 3 * n])
 
         single_people = people[n : 2 * n] if args.full else people[n : n + args.sample]
         single_ids = submit_all(dsr, single_people)
@@ -139,4 +181,9 @@ def main(argv: list[str] | None = None) -> None:
             f"one request per run, {n} subjects: {single:8.1f}s  {single_rows / single:10,.0f} rows/s ({how})"
         )
         print(f"ratio (per-request / batched):  {single / batched:8.1f}x   (aim: >= 20x)")
+        print(f"limit: set-based SQL by hand, {n} other subjects, one transaction: {limit:8.2f}s")
+        print(f"batched run / limit:            {batched / limit:8.1f}x   (aim: <= 3x)")
+        print(f"where the batched run's {batched:.2f}s went (peak resident memory {memory['mb']:,.0f} MB):")
+        for line in split.lines():
+            print(f"  {line}")
         print(f"find one subject (access):      {access_ms:8.1f} ms median of {len(timings)} (aim: < 100 ms)")

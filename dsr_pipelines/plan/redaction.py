@@ -9,6 +9,7 @@ name parts (a first name alone) must match with their capital letter.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,28 +80,34 @@ def subject_terms(store: StoreMap, found: Mapping[str, pa.Table]) -> dict[int, T
     return out
 
 
-def _spans(text: str, terms: Terms) -> list[tuple[int, int]]:
-    spans = []
+@functools.lru_cache(maxsize=4096)
+def _compiled(terms: Terms) -> tuple[re.Pattern | None, re.Pattern | None, tuple[str, ...]]:
+    """One subject's patterns, compiled once: a batch redacts many texts of each subject (the plan,
+    the erasure and the probe), and Python's own cache of patterns holds only 512."""
+    literals = names = None
     if terms.literals:
         words = "|".join(re.escape(t) for t in sorted(terms.literals, key=len, reverse=True))
         # Not inside a longer word or address: ann@x.com is not part of joann@x.com.
-        spans += [m.span() for m in re.finditer(rf"(?<![\w.+-])(?:{words})(?![\w-])", text, re.IGNORECASE)]
+        literals = re.compile(rf"(?<![\w.+-])(?:{words})(?![\w-])", re.IGNORECASE)
     if terms.names:
         words = "|".join(re.escape(t) for t in sorted(terms.names, key=len, reverse=True))
-        spans += [m.span() for m in re.finditer(rf"\b(?:{words})\b", text)]
-    if terms.phones:
-        # The subject's own country, for numbers written without +: 07700 900123 in a UK ticket.
-        codes = {phonenumbers.parse(p).country_code for p in terms.phones}
-        regions = {phonenumbers.region_code_for_country_code(c) for c in codes}
-        for region in sorted(regions):
-            for match in phonenumbers.PhoneNumberMatcher(
-                text, region, leniency=phonenumbers.Leniency.POSSIBLE
-            ):
-                if (
-                    phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-                    in terms.phones
-                ):
-                    spans.append((match.start, match.end))
+        names = re.compile(rf"\b(?:{words})\b")
+    # The subject's own country, for numbers written without +: 07700 900123 in a UK ticket.
+    codes = {phonenumbers.parse(p).country_code for p in terms.phones}
+    regions = tuple(sorted({phonenumbers.region_code_for_country_code(c) for c in codes}))
+    return literals, names, regions
+
+
+def _spans(text: str, terms: Terms) -> list[tuple[int, int]]:
+    literals, names, regions = _compiled(terms)
+    spans = []
+    for pattern in (literals, names):
+        if pattern is not None:
+            spans += [m.span() for m in pattern.finditer(text)]
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+            if phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164) in terms.phones:
+                spans.append((match.start, match.end))
     return spans
 
 

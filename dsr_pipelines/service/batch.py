@@ -72,6 +72,7 @@ def start(ws: Workspace, request_ids: Sequence[int], actor: str, run: str) -> St
     mark them running, check every store answers, record the links between stores, and say which
     stores each request still needs (a resumed request skips the stores it finished)."""
     db, stores = ws.db, ws.mapped_stores()  # an unreadable datamap refuses the run before it starts
+    crash_point("claim")
     claimed, refused = db.requests.claim(request_ids, run, _until(ws))
     held = {r: why for r, why in refused.items() if why.startswith("held by")}
     not_runnable = tuple(sorted(set(refused) - set(held)))

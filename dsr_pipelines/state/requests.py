@@ -408,18 +408,52 @@ class Requests:
                     probes,
                 )
             self._transition_many(conn, [(c.request_id, c.state, c.note) for c in conclusions], actor, now)
-            for c in conclusions:
-                record = records[c.request_id]
-                if c.state == "completed" and record.type == "erasure":
-                    self._forget(conn, record, actor, now, {})
-                    for earlier in self._earlier_of_subject(conn, record):
+            erased = {c.request_id for c in conclusions if c.state == "completed"} & {
+                r.id for r in records.values() if r.type == "erasure"
+            }
+            self._forget_many(conn, [records[r] for r in sorted(erased)], actor, now)
+            sharing = self._sharing(conn, list(records.values()))
+            for record in records.values():
+                if record.id in erased:
+                    for earlier in sorted({r.id for r in sharing[record.id] if r.id < record.id}):
                         if self._supersede(conn, earlier, record.id, actor, now, mine=False):
                             superseded.add(earlier)
                     continue
-                erasure = self._later_erasure(conn, record)
-                if erasure is not None and self._supersede(conn, record.id, erasure, actor, now, mine=True):
+                later = [
+                    r.id
+                    for r in sharing[record.id]
+                    if r.id > record.id and r.type == "erasure" and r.state == "completed"
+                ]
+                if later and self._supersede(conn, record.id, min(later), actor, now, mine=True):
                     superseded.add(record.id)
         return sorted(superseded)
+
+    def _sharing(self, conn, records: Sequence[RequestRecord]) -> dict[int, list]:
+        """For each record, the requests of its tenant sharing an identity reference with it (itself
+        included), with their type and state as this transaction sees them: one query a thousand
+        references."""
+        refs = sorted({ref for r in records for ref in r.subject_refs})
+        by_ref: dict[str, list] = {}
+        for start in range(0, len(refs), 1000):
+            rows = conn.execute(
+                sa.select(
+                    requests_t.c.id,
+                    requests_t.c.tenant,
+                    requests_t.c.type,
+                    requests_t.c.state,
+                    identities_t.c.ref,
+                )
+                .join(identities_t, identities_t.c.request_id == requests_t.c.id)
+                .where(identities_t.c.ref.in_(refs[start : start + 1000]))
+            )
+            for row in rows:
+                by_ref.setdefault(row.ref, []).append(row)
+        return {
+            r.id: [
+                other for ref in r.subject_refs for other in by_ref.get(ref, ()) if other.tenant == r.tenant
+            ]
+            for r in records
+        }
 
     # -- an erased subject is forgotten by every earlier request ----------------------------
 
@@ -430,10 +464,6 @@ class Requests:
             .join(identities_t, identities_t.c.request_id == requests_t.c.id)
             .where(requests_t.c.tenant == record.tenant, identities_t.c.ref.in_(record.subject_refs))
         )
-
-    def _earlier_of_subject(self, conn, erasure: RequestRecord) -> list[int]:
-        query = self._subject_requests(erasure).where(requests_t.c.id < erasure.id)
-        return sorted(set(conn.execute(query).scalars()))
 
     def _later_erasure(self, conn, record: RequestRecord) -> int | None:
         """The first completed erasure received after `record` of the same subject, if any."""
@@ -474,13 +504,21 @@ class Requests:
         return True
 
     def _forget(self, conn, record: RequestRecord, actor: str, now, details: dict) -> None:
-        conn.execute(
-            sa.update(identities_t).where(identities_t.c.request_id == record.id).values(ciphertext=None)
-        )
-        conn.execute(sa.delete(links_t).where(links_t.c.request_id == record.id))
-        self.audit_in(conn, record, "identities_removed", actor, now, details)
+        self._forget_many(conn, [record], actor, now, details)
 
-    # -- reading --------------------------------------------------------------------------
+    def _forget_many(
+        self, conn, records: Sequence[RequestRecord], actor: str, now, details: Mapping | None = None
+    ) -> None:
+        """The requests lose their identities and links, each audited (`identities_removed`)."""
+        if not records:
+            return
+        ids = [r.id for r in records]
+        conn.execute(
+            sa.update(identities_t).where(identities_t.c.request_id.in_(ids)).values(ciphertext=None)
+        )
+        conn.execute(sa.delete(links_t).where(links_t.c.request_id.in_(ids)))
+        events = [self.event(r, "identities_removed", actor, now, dict(details or {})) for r in records]
+        self.db.ledger.append_many(conn, events)
 
     def get(self, request_id: int) -> RequestRecord:
         return self.get_many([request_id])[0]
@@ -539,30 +577,37 @@ class Requests:
         return self.get_many(ids) if ids else []
 
     def subjects(self, request_ids: Sequence[int]) -> list[Subject]:
-        """Decrypt identities for the lookup; refuses requests whose identities are gone."""
-        out = []
+        """Decrypt identities for the lookup (three queries for the batch); refuses requests whose
+        identities are gone."""
+        ids = [int(i) for i in request_ids]
         keys = self.db.keys
         with self.db.engine.connect() as conn:
-            for request_id in request_ids:
-                tenant = conn.execute(
-                    sa.select(requests_t.c.tenant).where(requests_t.c.id == request_id)
-                ).scalar()
-                if tenant is None:
-                    raise UnknownRequest(f"no request {request_id}")
-                rows = conn.execute(
-                    sa.select(identities_t)
-                    .where(identities_t.c.request_id == request_id)
-                    .order_by(identities_t.c.position)
-                ).fetchall()
-                if any(r.ciphertext is None for r in rows):
-                    raise RequestStateError(f"request {request_id}: identities were removed after erasure")
-                idents = tuple(
-                    Identity(
-                        r.kind, keys.decrypt(r.ciphertext, sealed.identity(request_id, r.position)).decode()
-                    )
-                    for r in rows
-                )
-                out.append(Subject(request_id, tenant, idents, self.db.links.read(conn, request_id)))
+            tenants = dict(
+                conn.execute(
+                    sa.select(requests_t.c.id, requests_t.c.tenant).where(requests_t.c.id.in_(ids))
+                ).all()
+            )
+            rows = conn.execute(
+                sa.select(identities_t)
+                .where(identities_t.c.request_id.in_(ids))
+                .order_by(identities_t.c.request_id, identities_t.c.position)
+            ).fetchall()
+            links = self.db.links.read_many(conn, ids)
+        by_request: dict[int, list] = {i: [] for i in ids}
+        for r in rows:
+            by_request[r.request_id].append(r)
+        out = []
+        for request_id in ids:
+            if request_id not in tenants:
+                raise UnknownRequest(f"no request {request_id}")
+            mine = by_request[request_id]
+            if any(r.ciphertext is None for r in mine):
+                raise RequestStateError(f"request {request_id}: identities were removed after erasure")
+            idents = tuple(
+                Identity(r.kind, keys.decrypt(r.ciphertext, sealed.identity(request_id, r.position)).decode())
+                for r in mine
+            )
+            out.append(Subject(request_id, tenants[request_id], idents, links[request_id]))
         return out
 
     def verified_since(self, after_seq: int, limit: int = 1000) -> list[tuple[int, int, str]]:
