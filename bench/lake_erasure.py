@@ -7,7 +7,8 @@ subjects, as in a lake written in time order) is generated under bench/out, then
 - the limit: pyarrow reads each file once, drops the subjects' rows and writes it back;
 - the batched run: `--subjects` verified erasures (by email) submitted at once and run through
   the Dagster job in process: lookup, guard, erase, probe, tombstones, ledger.
-Both again on a lake `--grow` times larger with the same subjects, to show the memory stays flat.
+Both again on a lake `--grow` times larger, of `--grow` times as many people: the same subjects with
+the same rows among more of other people's, to show that cost and memory follow the subjects' rows.
 Prints times, their ratio, where the run's time went and the peak resident memory of each.
 """
 
@@ -57,6 +58,7 @@ DATAMAP = {
 
 
 def subjects(users: int, n: int) -> list[str]:
+    """`n` people spread over the first `users` (the same addresses in a lake of more people)."""
     emails = lakegen._email_column(users)
     return emails.take(pa.array(range(0, users, users // n)[:n])).to_pylist()
 
@@ -102,11 +104,11 @@ def batched(work: Path, lake: Path, emails: list[str]) -> tuple[float, Split]:
     return split.total, split
 
 
-def one_size(rows: int, users: int, n: int) -> None:
-    source = OUT / f"lake-erasure-{rows}"
+def one_size(rows: int, users: int, emails: list[str]) -> None:
+    n = len(emails)
+    source = OUT / f"lake-erasure-{rows}-{users}"
     lakegen.generate(source, rows, users=users)
     files = sum(1 for _ in (source / "events").rglob("*.parquet"))
-    emails = subjects(users, n)
     with tempfile.TemporaryDirectory(prefix="dsr-bench-lake-", dir=OUT) as tmp:
         work = Path(tmp)
         for name in ("limit", "run"):
@@ -139,5 +141,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("DSR_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
     OUT.mkdir(exist_ok=True)
-    for rows in (args.rows, args.rows * args.grow):
-        one_size(rows, args.users, args.subjects)
+    emails = subjects(args.users, args.subjects)
+    for grow in (1, args.grow):
+        one_size(args.rows * grow, args.users * grow, emails)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import patch
 
 import pyarrow as pa
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors import REDACTED
 from dsr_pipelines.demo import shop
@@ -29,6 +32,41 @@ def test_only_the_subjects_spans_are_redacted():
     assert redact("Call +44 (0)7700-900123 now", terms) == f"Call {R} now"
     assert redact("nothing here", terms) == "nothing here"
     assert redact("Ann", Terms()) == "Ann"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+    mention=st.sampled_from(
+        [
+            "ANN@X.COM",
+            "Ann@x.com",
+            "ann lee",
+            "Ann",
+            "Lee",
+            "+44 7700 900123",
+            "07700-900-123",
+            "(0)7700 900123",
+            "٠٧٧٠٠ ٩٠٠١٢٣",
+            "ΝΙΚΌΛΑΟΣ",
+            "nikolaos",
+            "900123",
+            "",
+        ]
+    ),
+)
+def test_the_quick_check_never_hides_a_span(before, after, mention):
+    """A text is searched only when each term could be in it: never a span lost by skipping."""
+    terms = Terms(
+        literals=frozenset({"ann@x.com", "ann lee", "νικόλαος"}),
+        names=frozenset({"Ann", "Lee"}),
+        phones=frozenset({"+447700900123"}),
+    )
+    text = f"{before} {mention} {after}"
+    with patch("dsr_pipelines.plan.redaction._may_mention", return_value=True):
+        everywhere = redact(text, terms)
+    assert redact(text, terms) == everywhere
 
 
 def test_terms_come_from_the_subjects_own_rows():

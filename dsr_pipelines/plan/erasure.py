@@ -124,7 +124,10 @@ def plan(store: StoreMap, connector: Connector, found: dict[str, pa.Table]) -> l
     """What erasure would do, children first, without changing anything."""
     plans: list[CollectionPlan] = []
     deleting: dict[str, pa.Table] = {}
-    terms = subject_terms(store, found)
+    redacting = any(
+        m == "spans" for spec in store.collections.values() for m in spec.personal_fields().values()
+    )
+    terms = subject_terms(store, found) if redacting else {}  # only free text needs the subjects' terms
     for name in children_first(store):
         rows = found.get(name)
         if rows is None or rows.num_rows == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,7 +65,9 @@ def subject_terms(store: StoreMap, found: Mapping[str, pa.Table]) -> dict[int, T
         }
         for name, f in fields.items():
             kind = f.identity or f.category
-            for request_id, value in zip(rows[REQUEST].to_pylist(), rows[name].to_pylist(), strict=True):
+            # Each request's distinct values (a subject has thousands of rows, a few values).
+            pairs = pa.table({"r": rows[REQUEST], "v": rows[name]}).group_by(["r", "v"]).aggregate([])
+            for request_id, value in zip(pairs["r"].to_pylist(), pairs["v"].to_pylist(), strict=True):
                 if not isinstance(value, str) or len(value.strip()) < _MIN_TERM:
                     continue
                 value = value.strip()
@@ -98,7 +101,22 @@ def _compiled(terms: Terms) -> tuple[re.Pattern | None, re.Pattern | None, tuple
     return literals, names, regions
 
 
+def _may_mention(text: str, terms: Terms) -> bool:
+    """Whether `text` can hold one of the subject's spans at all: each term as a plain substring,
+    a phone's last seven digits among the text's digits. Most texts do not, and are left without
+    compiling a pattern or running phonenumbers' matcher over them."""
+    folded = text.casefold()  # looser than the pattern's IGNORECASE: a necessary condition
+    if any(t.casefold() in folded for t in terms.literals) or any(n in text for n in terms.names):
+        return True
+    if terms.phones:
+        digits = "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())  # any script's digits
+        return any(p[-7:] in digits for p in terms.phones)
+    return False
+
+
 def _spans(text: str, terms: Terms) -> list[tuple[int, int]]:
+    if not _may_mention(text, terms):
+        return []
     literals, names, regions = _compiled(terms)
     spans = []
     for pattern in (literals, names):
