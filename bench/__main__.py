@@ -2,7 +2,7 @@
 
 import sys
 
-from . import access, discovery, erasure, intake, lake, lake_erasure, objects, scaling, sweep
+from . import access, discovery, erasure, intake, lake, lake_erasure, objects, objects_erasure, scaling, sweep
 
 BENCHMARKS = {
     "erasure": erasure.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "lake": lake.main,
     "lake-erasure": lake_erasure.main,
     "objects": objects.main,
+    "objects-erasure": objects_erasure.main,
     "sweep": sweep.main,
     "intake": intake.main,
 }
