@@ -20,12 +20,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
 from dsr_pipelines.demo import shop
 from dsr_pipelines.intake.api import Dsr
 
 from .pg import scratch_schema
+from .project import sql_shop, write_project
 from .split import Split
 
 AIM = 0.3  # seconds, warm, median
@@ -51,19 +51,9 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         people = shop.people(args.people, tenants=("acme", "globex"))
         load(url, people)
-        (work / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}))
-        (work / "dsr.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "request_store": "sqlite:///state.db",
-                    "datamap": "datamap.yaml",
-                    "export_dir": "exports",
-                    "stores": [{"name": "shop", "kind": "sql", "url": url}],
-                }
-            )
-        )
+        config = write_project(work, sql_shop(url))
         timings, split = [], Split()
-        with Dsr(work / "dsr.yaml", actor="bench") as dsr:
+        with Dsr(config, actor="bench") as dsr:
             for i, person in enumerate(people[: args.requests + 1]):
                 with split.active() if i else nullcontext():
                     t0 = time.perf_counter()

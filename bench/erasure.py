@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
 from connectors import SqlConnector
 from dsr_pipelines.core.identities import normalise
@@ -30,6 +29,7 @@ from dsr_pipelines.plan.lookup import find_subjects
 from dsr_pipelines.state.requests import Subject
 
 from .pg import scratch_schema
+from .project import sql_shop, write_project
 from .split import Split, peak_rss
 
 SCHEMA = "dsr_bench"
@@ -123,19 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = load(url, people)
         print(f"loaded {rows:,} rows for {len(people):,} people in {time.perf_counter() - started:.1f}s")
 
-        work = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
-        (work / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}))
-        (work / "dsr.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "request_store": "sqlite:///state.db",
-                    "datamap": "datamap.yaml",
-                    "export_dir": "exports",
-                    "stores": [{"name": "shop", "kind": "sql", "url": url}],
-                }
-            )
-        )
-        dsr = Dsr(work / "dsr.yaml", actor="bench")
+        config = write_project(Path(tempfile.mkdtemp(prefix="dsr-bench-")), sql_shop(url))
+        dsr = Dsr(config, actor="bench")
 
         # Access lookup of one subject, through the datamap's traversal (indexed), median of 30.
         store_map = parse_datamap({"stores": {"shop": shop.DATAMAP}}).stores["shop"]

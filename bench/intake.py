@@ -23,13 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from dsr_pipelines.demo import shop
 from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.service.requests import Submission
 
 from .pg import scratch_schema
+from .project import sql_shop, write_project
 
 CLI_AIM = 0.5  # seconds, a command that runs no job
 BULK_AIM = 1000  # requests per second
@@ -38,20 +37,7 @@ HEAVY = "import dagster, pyarrow, boto3, presidio_analyzer"
 
 
 def project(work: Path, request_store: str) -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}))
-    config = work / "dsr.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "request_store": request_store,
-                "datamap": "datamap.yaml",
-                "export_dir": "exports",
-                "stores": [{"name": "shop", "kind": "sql", "url": "sqlite:///shop.db"}],
-            }
-        )
-    )
-    return config
+    return write_project(work, sql_shop("sqlite:///shop.db"), request_store=request_store)
 
 
 def median_seconds(command: list[str], repeat: int) -> float:

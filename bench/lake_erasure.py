@@ -25,35 +25,32 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import yaml
 
 from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.service.requests import Submission
 
 from . import lakegen
+from .project import write_project
 from .split import Split, peak_rss
 
 OUT = Path(__file__).with_name("out")
 AIM = 2.0  # the batched run at most twice the limit
 
 DATAMAP = {
-    "version": 1,
-    "stores": {
-        "lake": {
-            "collections": {
-                "events": {
-                    "path": "events",
-                    "erase": "delete",
-                    "purposes": ["product analytics"],
-                    "fields": {
-                        "user_id": {"category": "customer_id"},
-                        "email": {"category": "email", "identity": "email"},
-                        "ip": {"category": "ip_address"},
-                    },
-                }
+    "lake": {
+        "collections": {
+            "events": {
+                "path": "events",
+                "erase": "delete",
+                "purposes": ["product analytics"],
+                "fields": {
+                    "user_id": {"category": "customer_id"},
+                    "email": {"category": "email", "identity": "email"},
+                    "ip": {"category": "ip_address"},
+                },
             }
         }
-    },
+    }
 }
 
 
@@ -78,19 +75,9 @@ def limit(lake: Path, emails: list[str]) -> float:
 
 
 def batched(work: Path, lake: Path, emails: list[str]) -> tuple[float, Split]:
-    (work / "datamap.yaml").write_text(yaml.safe_dump(DATAMAP))
-    (work / "dsr.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "request_store": "sqlite:///state.db",
-                "datamap": "datamap.yaml",
-                "export_dir": "exports",
-                "guard": {"max_share": 0.05, "min_rows": 10},
-                "stores": [{"name": "lake", "kind": "parquet", "url": str(lake)}],
-            }
-        )
-    )
-    with Dsr(work / "dsr.yaml", actor="bench") as dsr:
+    store = {"name": "lake", "kind": "parquet", "url": str(lake)}
+    config = write_project(work, [store], DATAMAP, guard={"max_share": 0.05, "min_rows": 10})
+    with Dsr(config, actor="bench") as dsr:
         records = dsr.submit_many(
             [
                 Submission(tenant="acme", type="erasure", identities=[f"email={e}"], verified=True)

@@ -23,33 +23,29 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
 from connectors.s3.connector import WORKERS
 from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.service.requests import Submission
 from tests import s3server
 
 from .objects import USERS, _email, _objects
+from .project import write_project
 from .split import Split, peak_rss
 
 AIM = 2.0
 
 DATAMAP = {
-    "version": 1,
-    "stores": {
-        "files": {
-            "collections": {
-                "exports": {
-                    "prefix": "exports/",
-                    "format": "ndjson",
-                    "erase": "delete",
-                    "purposes": ["marketing (consent)"],
-                    "fields": {"email": {"category": "email", "identity": "email"}},
-                }
+    "files": {
+        "collections": {
+            "exports": {
+                "prefix": "exports/",
+                "format": "ndjson",
+                "erase": "delete",
+                "purposes": ["marketing (consent)"],
+                "fields": {"email": {"category": "email", "identity": "email"}},
             }
         }
-    },
+    }
 }
 
 
@@ -77,7 +73,6 @@ def limit(client, bucket: str, objects: dict[str, bytes], emails: set[str]) -> t
 
 def batched(work: Path, server: s3server.S3Server, bucket: str, emails: list[str]) -> tuple[Split, dict]:
     os.environ["BENCH_S3_KEY"], os.environ["BENCH_S3_SECRET"] = server.access_key, server.secret_key
-    (work / "datamap.yaml").write_text(yaml.safe_dump(DATAMAP))
     store = {
         "name": "files",
         "kind": "s3",
@@ -86,9 +81,7 @@ def batched(work: Path, server: s3server.S3Server, bucket: str, emails: list[str
         "access_key_env": "BENCH_S3_KEY",
         "secret_key_env": "BENCH_S3_SECRET",
     }
-    config = {"request_store": "sqlite:///state.db", "datamap": "datamap.yaml", "export_dir": "exports"}
-    (work / "dsr.yaml").write_text(yaml.safe_dump({**config, "stores": [store]}))
-    with Dsr(work / "dsr.yaml", actor="bench") as dsr:
+    with Dsr(write_project(work, [store], DATAMAP), actor="bench") as dsr:
         records = dsr.submit_many(
             [
                 Submission(tenant="acme", type="erasure", identities=[f"email={e}"], verified=True)

@@ -18,14 +18,13 @@ import os
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from dsr_pipelines.demo import shop
 from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.service.requests import Submission
 
 from .erasure import load
 from .pg import scratch_schema
+from .project import sql_shop, write_project
 from .split import Split
 
 PLOT = Path(__file__).with_name("scaling.png")
@@ -34,19 +33,8 @@ PLOT = Path(__file__).with_name("scaling.png")
 def erase(url: str, people: list[shop.Person]) -> tuple[float, int]:
     """Seconds for one batched run erasing `people`, and the rows it deleted or masked."""
     with tempfile.TemporaryDirectory(prefix="dsr-bench-") as tmp:
-        work = Path(tmp)
-        (work / "datamap.yaml").write_text(yaml.safe_dump({"version": 1, "stores": {"shop": shop.DATAMAP}}))
-        (work / "dsr.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "request_store": "sqlite:///state.db",
-                    "datamap": "datamap.yaml",
-                    "export_dir": "exports",
-                    "stores": [{"name": "shop", "kind": "sql", "url": url}],
-                }
-            )
-        )
-        with Dsr(work / "dsr.yaml", actor="bench") as dsr:
+        config = write_project(Path(tmp), sql_shop(url))
+        with Dsr(config, actor="bench") as dsr:
             warm = dsr.submit_many([_erasure(people[-1])])  # Dagster's storage and the kept schema
             dsr.run([r.id for r in warm])
             records = dsr.submit_many([_erasure(p) for p in people[:-1]])
