@@ -92,6 +92,33 @@ def test_records_are_found_in_every_format_in_one_pass_as_whole_words(s3_server,
     assert all(r["email"] == "ann@x.com" for r in logs)
 
 
+def test_an_object_that_held_none_of_the_subjects_is_read_again_only_once_it_changed(s3_server, shop_files):
+    client, bucket = shop_files
+    conn = connector(s3_server, bucket)
+    reads: list[str] = []
+    get = conn.bucket.get
+    conn.bucket.get = lambda key, *args: reads.append(key) or get(key, *args)  # counts the real reads
+    bob = pa.table({"email": ["bob@x.com"]})
+
+    first, _ = found(conn, "exports", bob)
+    assert sorted(reads) == ["exports/2024-01.ndjson", "exports/2024-02.json", "exports/2024-03.csv",
+                             "exports/2024-04.ndjson.gz"]  # fmt: skip
+    reads.clear()
+    again, _ = found(conn, "exports", bob)  # the guard's lookup, then the erasure's: the same keys
+    assert again == first
+    assert sorted(reads) == ["exports/2024-01.ndjson", "exports/2024-03.csv"]  # only those that held bob
+
+    reads.clear()  # another writer adds bob to an object that held nobody of his: read again
+    put(client, bucket, "exports/2024-02.json", json.dumps([{"email": "bob@x.com", "order": 8}]))
+    after, _ = found(conn, "exports", bob)
+    assert sorted(int(r["order"]) for r in after) == sorted([*(int(r["order"]) for r in first), 8])
+    assert "exports/2024-02.json" in reads and "exports/2024-04.ndjson.gz" not in reads
+
+    reads.clear()  # other keys are another lookup: every object is read for them
+    found(conn, "exports", pa.table({"email": ["ann@x.com"]}))
+    assert len(reads) == 4
+
+
 def test_objects_under_a_key_pattern_belong_to_one_subject(s3_server, shop_files):
     client, bucket = shop_files
     conn = connector(s3_server, bucket)

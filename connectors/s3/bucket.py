@@ -40,6 +40,7 @@ class ObjectInfo:
     key: str
     size: int = 0
     last_modified: datetime | None = None
+    etag: str = ""  # changes with the content
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ class Bucket:
             for page in pages:
                 for item in page.get("Contents", []):
                     if not item["Key"].endswith("/"):
-                        yield ObjectInfo(item["Key"], item.get("Size", 0), item.get("LastModified"))
+                        yield ObjectInfo(
+                            item["Key"], item.get("Size", 0), item.get("LastModified"), item.get("ETag", "")
+                        )
 
     def prefixes(self, root: str) -> list[str]:
         """The prefixes one level below `root`."""

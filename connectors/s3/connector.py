@@ -10,8 +10,11 @@ deleted too. A bucket that disappears mid-run is reported per object, not as a f
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 import re
+import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +22,7 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 
 from ..base import (
     RECORD,
@@ -78,6 +82,7 @@ class S3Connector:
         client = client or client_for(endpoint_url, region, access_key, secret_key, workers)
         self.bucket = Bucket(name, parsed.netloc, client)
         self._collections: list[CollectionInfo] | None = None
+        self._misses = Misses()
 
     def close(self) -> None:
         self.bucket.client.close()
@@ -195,14 +200,17 @@ class S3Connector:
 
     # -- lookups ----------------------------------------------------------------------------
 
-    def _candidates(self, layout: ObjectLayout, keys: Sequence[pa.Table]) -> list[str]:
+    def _candidates(self, layout: ObjectLayout, keys: Sequence[pa.Table]) -> list[ObjectInfo]:
         """The objects named by the keys' `_source` where all name some; else every object."""
         if keys and all(SOURCE in k.column_names for k in keys):
-            return sorted({s for k in keys for s in k[SOURCE].to_pylist()})
-        return [o.key for o in self.objects(layout)]
+            return [ObjectInfo(key) for key in sorted({s for k in keys for s in k[SOURCE].to_pylist()})]
+        return self.objects(layout)
 
     def find(self, collection: str, keys: Sequence[pa.Table]) -> Iterator[pa.RecordBatch | Skipped]:
-        """Records matching any key table, reading each object once for all of them."""
+        """Records matching any key table, reading each object once for all of them. An object
+        this connector read for the same keys and found nothing in is not read again while its
+        ETag is the same: a run looks its subjects up for the guard, again to erase, and once
+        more for the probe, and most objects hold none of them."""
         layout = self.layout(collection)
         try:
             if layout.key_pattern:
@@ -213,16 +221,21 @@ class S3Connector:
         except BucketGone:
             yield Skipped(collection, f"s3://{self.bucket.name}", GONE)
             return
+        lookup = (collection, Misses.digest(keys))
+        objects = [o for o in objects if not self._misses.known(lookup, o)]
 
-        def one(key: str) -> list:
-            mine = for_source(keys, key)
+        def one(obj: ObjectInfo) -> list:
+            mine = for_source(keys, obj.key)
             try:
-                body = self.bucket.get(key) if mine else None
+                body = self.bucket.get(obj.key) if mine else None
             except BucketGone:
-                return [Skipped(collection, key, GONE)]
+                return [Skipped(collection, obj.key, GONE)]
             if body is None:
                 return []
-            return records.read(collection, key, detect(key, layout.format), body.data, mine, search)
+            found = records.read(collection, obj.key, detect(obj.key, layout.format), body.data, mine, search)
+            if not found:
+                self._misses.add(lookup, obj.key, body.etag)
+            return found
 
         with ThreadPoolExecutor(self.workers) as pool:
             for items in pool.map(one, objects):
@@ -316,7 +329,7 @@ class S3Connector:
             return self._rewrite(collection, layout, key, mine, search) if mine else ({}, [])
 
         with ThreadPoolExecutor(self.workers) as pool:
-            for counts, problems in pool.map(one, self._candidates(layout, keys)):
+            for counts, problems in pool.map(one, [o.key for o in self._candidates(layout, keys)]):
                 for i, n in counts.items():
                     changed[i] += n
                 for problem in problems:
@@ -446,3 +459,33 @@ class S3Connector:
     def expire(self, expiry: Expiry, dry_run: bool = False) -> ExpiryCount:
         """Delete the objects older than the cutoff, by LastModified or by the date in their key."""
         return expiry_module.expire(self, expiry, dry_run)
+
+
+class Misses:
+    """Objects read for a lookup that held no match, by (collection, digest of the keys): the
+    object's key and ETag. Kept for the connector's life (one run), for the last few lookups."""
+
+    KEEP = 8  # lookups remembered
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._lock = threading.Lock()  # the connector's reading threads add to it
+
+    @staticmethod
+    def digest(keys: Sequence[pa.Table]) -> str:
+        sink = hashlib.sha256()
+        for table in keys:
+            buffer = io.BytesIO()
+            with ipc.new_stream(buffer, table.schema) as stream:
+                stream.write_table(table)
+            sink.update(buffer.getvalue())
+        return sink.hexdigest()
+
+    def known(self, lookup: tuple[str, str], obj: ObjectInfo) -> bool:
+        return bool(obj.etag) and (obj.key, obj.etag) in self._seen.get(lookup, ())
+
+    def add(self, lookup: tuple[str, str], key: str, etag: str) -> None:
+        with self._lock:
+            if lookup not in self._seen and len(self._seen) >= self.KEEP:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen.setdefault(lookup, set()).add((key, etag))
