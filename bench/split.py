@@ -63,17 +63,37 @@ class Split:
     total: float = 0.0
     _depth: dict[str, int] = field(default_factory=lambda: {"store work": 0, "bookkeeping": 0})
 
+    @contextmanager
+    def _clock(self, kind: str) -> Iterator[None]:
+        self._depth[kind] += 1
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._depth[kind] -= 1
+            if self._depth[kind] == 0:
+                self.seconds[kind] += time.perf_counter() - start
+
     def _timed(self, kind: str, method):
+        if inspect.isgeneratorfunction(method):  # a lookup's work happens as it is iterated
+
+            @functools.wraps(method)
+            def timed_generator(*args, **kwargs):
+                items = method(*args, **kwargs)
+                while True:
+                    with self._clock(kind):
+                        try:
+                            item = next(items)
+                        except StopIteration:
+                            return
+                    yield item
+
+            return timed_generator
+
         @functools.wraps(method)
         def timed(*args, **kwargs):
-            self._depth[kind] += 1
-            start = time.perf_counter()
-            try:
+            with self._clock(kind):
                 return method(*args, **kwargs)
-            finally:
-                self._depth[kind] -= 1
-                if self._depth[kind] == 0:
-                    self.seconds[kind] += time.perf_counter() - start
 
         return timed
 
