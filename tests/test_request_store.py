@@ -12,6 +12,7 @@ from dsr_pipelines.core.identities import normalise
 from dsr_pipelines.core.keys import MasterKey
 from dsr_pipelines.state.db import StateDB
 from dsr_pipelines.state.results import CollectionResult
+from dsr_pipelines.state.tombstones import Tombstone
 
 
 def test_lifecycle_results_identity_removal_and_ledger(db_url):
@@ -47,5 +48,20 @@ def test_lifecycle_results_identity_removal_and_ledger(db_url):
         ]
         verdict = db.ledger.verify()
         assert verdict.ok and verdict.events == 6
+    finally:
+        db.close()
+
+
+def test_tombstones_are_kept_once_and_a_batch_looks_up_only_its_own(db_url):
+    db = StateDB(db_url, MasterKey(b"s" * 32))
+    try:
+        first = [Tombstone(1, "customers", "delete", f"{i:064x}") for i in range(1200)]
+        assert db.tombstones.record("shop", first) == 1200
+        again = [*first[1100:], Tombstone(2, "customers", "delete", f"{5000:064x}"),
+                 Tombstone(2, "orders", "mask", f"{7:064x}")]  # fmt: skip
+        assert db.tombstones.record("shop", again) == 2  # the digest 7 is new in another collection
+        assert db.tombstones.record("lake", first[:3]) == 3  # per store
+        kept = db.tombstones.of_store("shop")
+        assert len(kept["customers"]) == 1201 and kept["orders"] == {f"{7:064x}": "mask"}
     finally:
         db.close()

@@ -50,13 +50,15 @@ class Tombstones:
                         id=1, check=self.check_for(self.db.keys.tombstone_key)
                     )
                 )
-            known = set(
-                conn.execute(
-                    sa.select(tombstones_t.c.collection, tombstones_t.c.digest).where(
-                        tombstones_t.c.store == store
-                    )
-                ).tuples()
-            )
+            # Only this batch's tombstones are looked for (by primary key): a store's tombstones grow
+            # with its history, a batch's cost must not.
+            pairs, known = sorted(rows), set()
+            key = sa.tuple_(tombstones_t.c.collection, tombstones_t.c.digest)
+            for start in range(0, len(pairs), 500):
+                query = sa.select(tombstones_t.c.collection, tombstones_t.c.digest).where(
+                    tombstones_t.c.store == store, key.in_(pairs[start : start + 500])
+                )
+                known |= set(conn.execute(query).tuples())
             new = [
                 {
                     "store": store,
