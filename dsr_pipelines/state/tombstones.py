@@ -50,15 +50,20 @@ class Tombstones:
                         id=1, check=self.check_for(self.db.keys.tombstone_key)
                     )
                 )
-            # Only this batch's tombstones are looked for (by primary key): a store's tombstones grow
-            # with its history, a batch's cost must not.
-            pairs, known = sorted(rows), set()
-            key = sa.tuple_(tombstones_t.c.collection, tombstones_t.c.digest)
-            for start in range(0, len(pairs), 500):
-                query = sa.select(tombstones_t.c.collection, tombstones_t.c.digest).where(
-                    tombstones_t.c.store == store, key.in_(pairs[start : start + 500])
-                )
-                known |= set(conn.execute(query).tuples())
+            # Only this batch's tombstones are looked for, along the primary key (store, collection,
+            # digest): a store's tombstones grow with its history, a batch's cost must not.
+            by_collection: dict[str, list[str]] = {}
+            for collection, digest in sorted(rows):
+                by_collection.setdefault(collection, []).append(digest)
+            known = set()
+            for collection, digests in by_collection.items():
+                for start in range(0, len(digests), 1000):
+                    query = sa.select(tombstones_t.c.collection, tombstones_t.c.digest).where(
+                        tombstones_t.c.store == store,
+                        tombstones_t.c.collection == collection,
+                        tombstones_t.c.digest.in_(digests[start : start + 1000]),
+                    )
+                    known |= set(conn.execute(query).tuples())
             new = [
                 {
                     "store": store,
