@@ -13,8 +13,9 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from dsr_pipelines.core.config import load_config
 from dsr_pipelines.orchestration.jobs import discovery_job
-from dsr_pipelines.orchestration.launch import resources
+from dsr_pipelines.orchestration.launch import dagster_instance, resources
 from dsr_pipelines.orchestration.resources import DsrResource
 from dsr_pipelines.orchestration.sensors import dsr_job_on_verified_requests
 
@@ -148,3 +149,32 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
     assert (
         "Validation successful for code location dsr_pipelines.definitions" in result.stdout + result.stderr
     )
+
+
+def test_the_cli_instance_keeps_every_event_in_one_database_and_no_compute_logs(project, monkeypatch):
+    """Without $DAGSTER_HOME the CLI keeps Dagster's storage beside the state database: every
+    step's events in one event-log database, no captured stdout or stderr, no personal data."""
+    monkeypatch.delenv("DAGSTER_HOME")
+    people = project.people[:2]
+    ids = [project.submit(people[0], "access"), project.submit(people[1], "erasure")]
+    project.cli("run", *map(str, ids))
+
+    local = project.root / ".dsr" / "dagster"
+    instance = dagster_instance(load_config(project.config_path))
+    (run,) = instance.get_runs(dg.RunsFilter(tags={"dsr/batch": f"{ids[0]}-{ids[-1]}"}))
+    events = instance.all_logs(run.run_id)
+    succeeded = {
+        e.step_key for e in events if e.dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
+    }
+    assert succeeded == {
+        "start_requests",
+        "inspect_store[shop]",
+        "decide_requests",
+        "apply_store[shop]",
+        "finish_requests",
+    }
+    assert not [e for e in events if "Writing file at" in (e.user_message or "")]  # no IO manager chatter
+    assert (local / "history" / "event_log.db").is_file()
+    assert not [p for p in local.rglob("*") if p.suffix in (".out", ".err", ".complete")]  # no compute logs
+    needles = [v for person in people for v in (person.email, person.phone, person.name)]
+    assert files_containing(local, needles) == []
