@@ -34,7 +34,7 @@ def test_lifecycle_results_identity_removal_and_ledger(db_url):
             request_id, "shop", "done", [CollectionResult("shop", "customers", found=1, deleted=1)], "op"
         )
         assert db.results.done_stores([request_id]) == {(request_id, "shop")}
-        assert db.results.store_status(request_id)["shop"]["actor"] == "op"
+        assert db.results.recorded([request_id])[request_id].stores["shop"]["actor"] == "op"
         requests.finish(request_id, "completed", "operator", None, {"residual": 0})
         record = requests.get(request_id)
         assert record.state == "completed" and not record.identities_held and record.probe == {"residual": 0}

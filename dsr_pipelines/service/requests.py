@@ -223,11 +223,12 @@ class RequestStatus:
 
 def status(ws: Workspace, request_id: int) -> RequestStatus:
     db = ws.db
+    recorded = db.results.recorded([request_id])[request_id]
     return RequestStatus(
         record=db.requests.get(request_id),
-        results=db.results.results(request_id),
-        stores=db.results.store_status(request_id),
-        skipped=db.results.skipped(request_id),
+        results=recorded.results,
+        stores=recorded.stores,
+        skipped=recorded.skipped,
         history=db.requests.transitions(request_id),
         notes=db.requests.notes(request_id),
         restriction=db.restrictions.state(request_id),

@@ -419,12 +419,8 @@ class Requests:
                         if self._supersede(conn, earlier, record.id, actor, now, mine=False):
                             superseded.add(earlier)
                     continue
-                later = [
-                    r.id
-                    for r in sharing[record.id]
-                    if r.id > record.id and r.type == "erasure" and r.state == "completed"
-                ]
-                if later and self._supersede(conn, record.id, min(later), actor, now, mine=True):
+                erasure = self._first_later_erasure(record, sharing[record.id])
+                if erasure is not None and self._supersede(conn, record.id, erasure, actor, now, mine=True):
                     superseded.add(record.id)
         return sorted(superseded)
 
@@ -457,26 +453,17 @@ class Requests:
 
     # -- an erased subject is forgotten by every earlier request ----------------------------
 
-    def _subject_requests(self, record: RequestRecord):
-        """Requests of `record`'s tenant that share an identity with it."""
-        return (
-            sa.select(requests_t.c.id)
-            .join(identities_t, identities_t.c.request_id == requests_t.c.id)
-            .where(requests_t.c.tenant == record.tenant, identities_t.c.ref.in_(record.subject_refs))
-        )
-
-    def _later_erasure(self, conn, record: RequestRecord) -> int | None:
-        """The first completed erasure received after `record` of the same subject, if any."""
-        query = self._subject_requests(record).where(
-            requests_t.c.id > record.id, requests_t.c.type == "erasure", requests_t.c.state == "completed"
-        )
-        return min(conn.execute(query).scalars(), default=None)
+    @staticmethod
+    def _first_later_erasure(record: RequestRecord, sharing: Sequence) -> int | None:
+        """Among the requests sharing `record`'s subject, the first completed erasure received after it."""
+        later = [r.id for r in sharing if r.id > record.id and r.type == "erasure" and r.state == "completed"]
+        return min(later, default=None)
 
     def erased_by(self, request_id: int) -> int | None:
         """The completed erasure that superseded this request, if its subject was erased since."""
         record = self.get(request_id)
         with self.db.engine.connect() as conn:
-            return self._later_erasure(conn, record)
+            return self._first_later_erasure(record, self._sharing(conn, [record])[record.id])
 
     def _supersede(self, conn, request_id: int, erasure_id: int, actor: str, now, mine: bool) -> bool:
         """An earlier request of an erased subject loses its identities and links; one not yet

@@ -84,9 +84,6 @@ class Results:
     def __init__(self, db: StateDB):
         self.db = db
 
-    def store_status(self, request_id: int) -> dict[str, dict]:
-        return self.recorded([request_id])[request_id].stores
-
     def done_stores(self, request_ids: Sequence[int]) -> set[tuple[int, str]]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(
@@ -213,12 +210,6 @@ class Results:
                 fields = {k: v for k, v in r._mapping.items() if k != "request_id"}
                 out.setdefault(r.request_id, []).append(CollectionResult(**fields))
         return out
-
-    def results(self, request_id: int) -> list[CollectionResult]:
-        return self.recorded([request_id])[request_id].results
-
-    def skipped(self, request_id: int) -> list[SkippedItem]:
-        return self.recorded([request_id])[request_id].skipped
 
     def recorded(self, request_ids: Sequence[int]) -> dict[int, Recorded]:
         """What every store recorded for each request, read in one go (a batch's finish)."""
