@@ -370,14 +370,24 @@ class Requests:
 
     def start(self, request_ids: Sequence[int], actor: str) -> None:
         """All of them `running`, in one transaction (a resumed request's transition says so)."""
-        records = self.get_many(request_ids)
-        for record in records:
-            if record.state not in RUNNABLE:
-                raise RequestStateError(f"request {record.id} is {record.state}; only verified requests run")
-        if records:
-            changes = [(r.id, "running", "resumed" if r.state != "verified" else None) for r in records]
-            with self.db.engine.begin() as conn:
-                self._transition_many(conn, changes, actor, self.db.clock())
+        ids = [int(i) for i in request_ids]
+        if not ids:
+            return
+        with self.db.engine.begin() as conn:
+            states = dict(
+                conn.execute(
+                    sa.select(requests_t.c.id, requests_t.c.state).where(requests_t.c.id.in_(ids))
+                ).all()
+            )
+            for request_id in ids:
+                if request_id not in states:
+                    raise UnknownRequest(f"no request {request_id}")
+                if states[request_id] not in RUNNABLE:
+                    raise RequestStateError(
+                        f"request {request_id} is {states[request_id]}; only verified requests run"
+                    )
+            changes = [(i, "running", "resumed" if states[i] != "verified" else None) for i in ids]
+            self._transition_many(conn, changes, actor, self.db.clock())
 
     def finish(
         self, request_id: int, state: str, actor: str, note: str | None, probe: dict | None
