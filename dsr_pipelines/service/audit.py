@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from connectors import connector_class
+
 from ..core.durations import parse_duration
 from ..core.errors import DsrError
 from ..state.ledger import Checkpoint, Verdict
@@ -25,9 +27,10 @@ class Taken:
 
 def _checkpoint_store(ws: Workspace) -> S3Connector:
     name = ws.config.settings.audit.checkpoint_store
-    if ws.store_kinds().get(name) != "s3":
+    store = ws.connector(name)
+    if not isinstance(store, connector_class("s3")):
         raise DsrError(f"audit.checkpoint_store: {name} is not an s3 store")
-    return ws.connector(name)
+    return store
 
 
 def checkpoint(ws: Workspace, actor: str, out: Path | None = None) -> Taken:
