@@ -7,6 +7,7 @@ state database (`dsr status`, `dsr list`) does not pay for boto3 or pyarrow.
 from importlib import import_module
 
 from .base import (
+    ALL_TABLES,
     HASH_PREFIX,
     RECORD,
     REDACTED,
@@ -69,6 +70,7 @@ __all__ = [
     "ExpiryCount",
     "FieldInfo",
     "ForeignKey",
+    "ALL_TABLES",
     "KeepsSchema",
     "Mask",
     "ParquetConnector",

@@ -251,10 +251,15 @@ class Connector(Protocol):
     def close(self) -> None: ...
 
 
+ALL_TABLES = "*"  # in what a kept schema covers: every table, not only those used so far
+
+
 @runtime_checkable
 class KeepsSchema(Protocol):
     """A connector whose reflected schema its caller may keep between runs (SQL stores): used again
-    while the catalogue's fingerprint is unchanged."""
+    while the catalogue's fingerprint is unchanged. `known_schema` and `adopt_schema` name what the
+    schema covers (its tables, and `ALL_TABLES` once every table of the store is in it): the caller
+    keeps it again when that grew."""
 
     def catalogue(self) -> str | None: ...
     def known_schema(self) -> tuple[set[str], bytes]: ...

@@ -36,7 +36,7 @@ def run_batch(project, people, type_) -> int:
 
 
 def test_a_batch_of_erasures_costs_as_many_transactions_whatever_its_size(project):
-    run_batch(project, project.people[:1], "access")  # the first run also keeps the shop's schema
+    run_batch(project, project.people[:1], "erasure")  # the first run also keeps the shop's schema
     small = run_batch(project, project.people[1:4], "erasure")
     large = run_batch(project, project.people[4:16], "erasure")
     assert large == small

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from unittest.mock import patch
 
 import pyarrow as pa
@@ -14,7 +15,7 @@ from connectors import REDACTED
 from dsr_pipelines.demo import shop
 from dsr_pipelines.plan.datamap.model import parse_datamap
 from dsr_pipelines.plan.lookup import REQUEST
-from dsr_pipelines.plan.redaction import Terms, redact, subject_terms
+from dsr_pipelines.plan.redaction import Terms, _spans, redact, subject_terms
 
 R = REDACTED
 
@@ -67,6 +68,45 @@ def test_the_quick_check_never_hides_a_span(before, after, mention):
     with patch("dsr_pipelines.plan.redaction._may_mention", return_value=True):
         everywhere = redact(text, terms)
     assert redact(text, terms) == everywhere
+
+
+def _pattern_spans(text: str, terms: Terms) -> set[tuple[int, int]]:
+    """The spans the redaction's rules describe, as regular expressions (what the plain substring
+    search replaced): literals ignoring case, not inside a longer word or address; names as words."""
+    spans = set()
+    if terms.literals:
+        words = "|".join(re.escape(t) for t in sorted(terms.literals, key=len, reverse=True))
+        pattern = re.compile(rf"(?<![\w.+-])(?:{words})(?![\w-])", re.IGNORECASE)
+        spans |= {m.span() for m in pattern.finditer(text)}
+    if terms.names:
+        words = "|".join(re.escape(t) for t in sorted(terms.names, key=len, reverse=True))
+        spans |= {m.span() for m in re.finditer(rf"\b(?:{words})\b", text)}
+    return spans
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["ann", "ANN", "Ann", "@x.com", " lee", " Lee", "LEE", "jo", "x-1", "Éla", "ÉLA", "straße"]
+            + ["STRASSE", "ΣΑΣ", "σας", "İnn", "ß", " ", ".", "-", "+", "_", "1", "é"]
+        ),
+        max_size=12,
+    ).map("".join),
+    literals=st.sets(
+        st.sampled_from(["ann@x.com", "ann lee", "ann", "straße", "σας", "i̇nn", "x-1"]), max_size=4
+    ),
+    names=st.sets(st.sampled_from(["Ann", "Lee", "Éla", "Ann-"]), max_size=2),
+)
+def test_substring_search_finds_every_span_the_patterns_find(text, literals, names):
+    """Every character the equivalent patterns would redact is redacted (full case folding may find
+    more: STRASSE for straße, İnn for i̇nn), and exactly those where folding is one character for one."""
+    terms = Terms(literals=frozenset(literals), names=frozenset(names))
+    found = {i for start, end in _spans(text, terms) for i in range(start, end)}
+    expected = {i for start, end in _pattern_spans(text, terms) for i in range(start, end)}
+    assert expected <= found
+    if all(t.casefold() == t.lower() and len(t.lower()) == len(t) for t in (text, *literals)):
+        assert found == expected
 
 
 def test_terms_come_from_the_subjects_own_rows():

@@ -12,8 +12,10 @@ from contextlib import contextmanager
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..base import (
+    ALL_TABLES,
     CollectionInfo,
     Delete,
     EraseCount,
@@ -54,6 +56,7 @@ class SqlConnector:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _lenient_text)
         self._metadata = sa.MetaData()
+        self._all_tables = False  # whether _metadata holds every table, not only those used so far
         self._collections: list[CollectionInfo] | None = None
 
     def close(self) -> None:
@@ -92,20 +95,28 @@ class SqlConnector:
             return catalogue.fingerprint(conn)
 
     def known_schema(self) -> tuple[set[str], bytes]:
-        """The tables reflected so far, and all of them pickled (names and types, never rows)."""
-        return set(self._metadata.tables), pickle.dumps(self._metadata)
+        """What the schema covers (see `KeepsSchema`), and all of it pickled (names and types, never rows)."""
+        return self._covers(), pickle.dumps((self._metadata, self._all_tables))
 
     def adopt_schema(self, pickled: bytes) -> set[str]:
         """Use tables reflected by an earlier run (the caller checked the catalogue is unchanged and
-        that the bytes are the ones it stored); returns their names."""
-        self._metadata = pickle.loads(pickled)
-        return set(self._metadata.tables)
+        that the bytes are the ones it stored); returns what they cover (nothing: not adopted)."""
+        kept = pickle.loads(pickled)
+        if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], sa.MetaData):
+            self._metadata, self._all_tables = kept
+        return self._covers()
+
+    def _covers(self) -> set[str]:
+        return set(self._metadata.tables) | ({ALL_TABLES} if self._all_tables else set())
 
     def collections(self) -> list[CollectionInfo]:
-        """Every table with keys and references, reflected once per connector."""
+        """Every table with keys and references, reflected once per connector (not at all when
+        an adopted schema holds every table already)."""
         if self._collections is None:
-            with self.store_errors("reflect"):
-                self._metadata.reflect(bind=self.engine)
+            if not self._all_tables:
+                with self.store_errors("reflect"):
+                    self._metadata.reflect(bind=self.engine)
+                self._all_tables = True
             self._collections = [self._info(t) for t in self._metadata.sorted_tables]
         return self._collections
 
@@ -136,14 +147,27 @@ class SqlConnector:
         return sampling.sample(self, collection, n, max_chars)
 
     def key_conditions(self, table: sa.Table, keys: pa.Table) -> Iterator[sa.ColumnElement[bool]]:
-        """`IN` over bounded chunks of key tuples, with bound (expanding) parameters."""
+        """`IN` over bounded chunks of key tuples, with bound (expanding) parameters; on PostgreSQL
+        one array parameter per key column instead (`= ANY`, or `IN` of their `unnest`), so every
+        chunk runs the same statement text: an expanded `IN` is rewritten and parsed again by the
+        driver for every chunk."""
         missing = [name for name in keys.column_names if name not in table.c]
         if missing:
             raise StoreError(f"store {self.name}: table {table.name} has no column {', '.join(missing)}")
         columns = [table.c[name] for name in keys.column_names]
         for start in range(0, keys.num_rows, self.chunk):
             part = keys.slice(start, self.chunk)
-            if len(columns) == 1:
+            if self.engine.dialect.name == "postgresql":
+                arrays = [
+                    sa.bindparam(None, values.to_pylist(), type_=ARRAY(c.type))
+                    for c, values in zip(columns, part.columns, strict=True)
+                ]
+                if len(columns) == 1:
+                    yield columns[0] == sa.any_(arrays[0])
+                else:
+                    tuples = sa.func.unnest(*arrays).table_valued(*(c.name for c in columns))
+                    yield sa.tuple_(*columns).in_(sa.select(*tuples.render_derived().c))
+            elif len(columns) == 1:
                 yield columns[0].in_(part.column(0).to_pylist())
             else:
                 tuples = list(zip(*(c.to_pylist() for c in part.columns), strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connectors import Connector, KeepsSchema, StoreError, open_store
+from connectors import ALL_TABLES, Connector, KeepsSchema, StoreError, open_store
 
 from ..core.config import Config
 from ..state.schema_cache import SchemaCache
@@ -24,7 +24,7 @@ class Connectors:
     ):
         self.config, self.datamap, self.schemas = config, datamap, schemas
         self._open: dict[str, Connector] = {}
-        self._catalogues: dict[str, tuple[str, set[str]]] = {}  # store: (fingerprint, tables adopted)
+        self._catalogues: dict[str, tuple[str, set[str]]] = {}  # store: (fingerprint, what adopted covers)
 
     def __call__(self, name: str) -> Connector:
         if name not in self._open:
@@ -51,9 +51,9 @@ class Connectors:
         for name, connector in self._open.items():
             if cache is not None and name in self._catalogues:
                 fingerprint, adopted = self._catalogues[name]
-                tables, pickled = connector.known_schema()
-                if tables - adopted:
-                    cache.put(name, fingerprint, len(tables), pickled)
+                covers, pickled = connector.known_schema()
+                if covers - adopted:
+                    cache.put(name, fingerprint, len(covers - {ALL_TABLES}), pickled)
             connector.close()
         self._open.clear()
         self._catalogues.clear()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import phonenumbers
@@ -84,28 +84,17 @@ def subject_terms(store: StoreMap, found: Mapping[str, pa.Table]) -> dict[int, T
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(terms: Terms) -> tuple[re.Pattern | None, re.Pattern | None, tuple[str, ...]]:
-    """One subject's patterns, compiled once: a batch redacts many texts of each subject (the plan,
-    the erasure and the probe), and Python's own cache of patterns holds only 512."""
-    literals = names = None
-    if terms.literals:
-        words = "|".join(re.escape(t) for t in sorted(terms.literals, key=len, reverse=True))
-        # Not inside a longer word or address: ann@x.com is not part of joann@x.com.
-        literals = re.compile(rf"(?<![\w.+-])(?:{words})(?![\w-])", re.IGNORECASE)
-    if terms.names:
-        words = "|".join(re.escape(t) for t in sorted(terms.names, key=len, reverse=True))
-        names = re.compile(rf"\b(?:{words})\b")
-    # The subject's own country, for numbers written without +: 07700 900123 in a UK ticket.
-    codes = {phonenumbers.parse(p).country_code for p in terms.phones}
-    regions = tuple(sorted({phonenumbers.region_code_for_country_code(c) for c in codes}))
-    return literals, names, regions
+def _regions(phones: frozenset[str]) -> tuple[str, ...]:
+    """The subject's own countries, for numbers written without +: 07700 900123 in a UK ticket."""
+    codes = {phonenumbers.parse(p).country_code for p in phones}
+    return tuple(sorted({phonenumbers.region_code_for_country_code(c) for c in codes}))
 
 
 def _may_mention(text: str, terms: Terms) -> bool:
     """Whether `text` can hold one of the subject's spans at all: each term as a plain substring,
     a phone's last seven digits among the text's digits. Most texts do not, and are left without
-    compiling a pattern or running phonenumbers' matcher over them."""
-    folded = text.casefold()  # looser than the pattern's IGNORECASE: a necessary condition
+    running phonenumbers' matcher over them."""
+    folded = text.casefold()
     if any(t.casefold() in folded for t in terms.literals) or any(n in text for n in terms.names):
         return True
     if terms.phones:
@@ -114,15 +103,69 @@ def _may_mention(text: str, terms: Terms) -> bool:
     return False
 
 
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"  # what \w matches in a str pattern
+
+
+def _occurrences(haystack: str, needle: str) -> Iterator[int]:
+    at = haystack.find(needle)
+    while at != -1:
+        yield at
+        at = haystack.find(needle, at + 1)
+
+
+def _folded(text: str) -> tuple[str, list[int] | None]:
+    """`text` case-folded, and where folding changed its length (ß is ss), the index in `text` of
+    each folded character."""
+    folded = text.casefold()
+    if len(folded) == len(text):
+        return folded, None
+    origin = [i for i, ch in enumerate(text) for _ in ch.casefold()]
+    return folded, origin
+
+
+def _literal_spans(text: str, literals: frozenset[str]) -> list[tuple[int, int]]:
+    """Whole values, ignoring case, not inside a longer word or address (ann@x.com is not part of
+    joann@x.com). Plain substring search: a pattern per subject cost more to compile than a batch's
+    redaction itself."""
+    folded, origin = _folded(text)
+    spans = []
+    for term in literals:
+        needle = term.casefold()
+        for i in _occurrences(folded, needle):
+            j = i + len(needle)
+            if origin is not None:
+                # Only whole folded characters: not the second s of a ß.
+                if (i and origin[i - 1] == origin[i]) or (j < len(origin) and origin[j] == origin[j - 1]):
+                    continue
+                i, j = origin[i], origin[j - 1] + 1
+            before, after = text[i - 1 : i], text[j : j + 1]
+            if not (before and (_is_word(before) or before in ".+-")) and not (
+                after and (_is_word(after) or after == "-")
+            ):
+                spans.append((i, j))
+    return spans
+
+
+def _name_spans(text: str, names: frozenset[str]) -> list[tuple[int, int]]:
+    """Name parts with their capital letter, as whole words (a word boundary on both sides)."""
+
+    def boundary(at: int) -> bool:
+        return (at > 0 and _is_word(text[at - 1])) != (at < len(text) and _is_word(text[at]))
+
+    return [
+        (i, i + len(name))
+        for name in names
+        for i in _occurrences(text, name)
+        if boundary(i) and boundary(i + len(name))
+    ]
+
+
 def _spans(text: str, terms: Terms) -> list[tuple[int, int]]:
     if not _may_mention(text, terms):
         return []
-    literals, names, regions = _compiled(terms)
-    spans = []
-    for pattern in (literals, names):
-        if pattern is not None:
-            spans += [m.span() for m in pattern.finditer(text)]
-    for region in regions:
+    spans = _literal_spans(text, terms.literals) + _name_spans(text, terms.names)
+    for region in _regions(terms.phones):
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
             if phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164) in terms.phones:
                 spans.append((match.start, match.end))
