@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from .orchestration.heap import freeze_imports
 from .orchestration.io_manager import SummaryIOManagerFactory
 from .orchestration.jobs import backup_scan_job, discovery_job, dsr_job, retention_sweep_job, tenant_purge_job
 from .orchestration.resources import DsrResource
@@ -22,3 +23,5 @@ defs = dg.Definitions(
         "io_manager": SummaryIOManagerFactory(),
     },
 )
+
+freeze_imports()  # a code server or run worker imports this module before its first run

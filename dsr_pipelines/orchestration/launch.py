@@ -17,6 +17,7 @@ import dagster as dg
 from ..core.config import Config
 from ..service import batch
 from ..service.workspace import Workspace
+from .heap import freeze_imports
 from .io_manager import SummaryIOManagerFactory
 from .jobs import dsr_job, run_config
 from .resources import DsrResource
@@ -84,6 +85,7 @@ def run_requests(
     cfg = run_config(request_ids, actor)
     cfg.loggers = {"console": {"config": {"log_level": log_level}}}
     key = f"{request_ids[0]}-{request_ids[-1]}"
+    freeze_imports()
     result = dsr_job.execute_in_process(
         run_config=cfg,
         instance=dagster_instance(ws.config),

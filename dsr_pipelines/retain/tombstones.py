@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii
 
 import pyarrow as pa
@@ -22,6 +22,7 @@ from connectors.matching import is_masked
 
 from ..plan.datamap.graph import children_first
 from ..plan.datamap.model import StoreMap
+from ..plan.lookup import REQUEST
 from ..state.db import StateDB
 from ..state.tombstones import Tombstone
 
@@ -34,12 +35,15 @@ def digest(key: bytes, values: Sequence[object]) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def for_rows(
-    key: bytes, request_id: int, collection: str, action: str, rows: pa.Table, columns: list[str]
-) -> Iterator[Tombstone]:
-    """Tombstones for the rows of one request in one collection (by their primary key)."""
-    for values in zip(*(rows[c].to_pylist() for c in columns), strict=True):
-        yield Tombstone(request_id, collection, action, digest(key, values))
+def for_rows(key: bytes, collection: str, action: str, rows: pa.Table, columns: list[str]) -> list[Tombstone]:
+    """Tombstones for rows of many requests in one collection (by their primary key), each row
+    with the request in its `request` column."""
+    requests = rows[REQUEST].to_pylist()
+    keys = zip(*(rows[c].to_pylist() for c in columns), strict=True)
+    return [
+        Tombstone(request_id, collection, action, digest(key, values))
+        for request_id, values in zip(requests, keys, strict=True)
+    ]
 
 
 def replay(

@@ -203,11 +203,8 @@ def _tombstones(store: StoreMap, plans, key: bytes) -> list[Tombstone]:
         if not columns:
             continue
         for action, rows in (("delete", plan.delete), ("mask", plan.mask)):
-            if rows is None:
-                continue
-            for request_id in set(rows[REQUEST].to_pylist()):
-                mine = rows.filter(pc.equal(rows[REQUEST], request_id))
-                out += tombstones.for_rows(key, request_id, plan.collection, action, mine, columns)
+            if rows is not None:
+                out += tombstones.for_rows(key, plan.collection, action, rows, columns)
     return out
 
 
