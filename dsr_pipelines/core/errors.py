@@ -27,3 +27,7 @@ class UnknownRequest(DsrError):
 
 class TenantError(DsrError):
     """An unknown or malformed tenant name."""
+
+
+class AccessDenied(DsrError):
+    """An API key that is missing, unknown, expired or revoked, or lacks the scope a call needs."""

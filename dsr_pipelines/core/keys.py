@@ -104,6 +104,11 @@ class Keys:
         msg = f"{identity.kind}:{identity.value}".encode()
         return hmac.new(self.reference, msg, hashlib.sha256).hexdigest()
 
+    def keyed_ref(self, label: str, data: bytes) -> str:
+        """HMAC-SHA256 of `data` under the reference key, for `label` (an idempotent submission's
+        key and body): comparable, not readable."""
+        return hmac.new(self.reference, label.encode() + b"\0" + data, hashlib.sha256).hexdigest()
+
     def encrypt(self, plaintext: bytes, context: str) -> bytes:
         """AES-256-GCM under the newest encryption key, bound to `context` (where the data belongs)."""
         nonce = os.urandom(12)

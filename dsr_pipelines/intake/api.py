@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config import find_config_path
-from ..service import audit, database, datamap, holds, requests
+from ..service import apikeys, audit, database, datamap, holds, requests
 from ..service.workspace import Workspace
 
 # The use cases that read or change stores (runs, sweeps, purges, backups, discovery, keys) import
@@ -51,13 +51,19 @@ class Dsr:
         """A new request from `KIND=VALUE` identities; returns its record (id, state, due date)."""
         return requests.submit(self.ws, tenant, type_, identities, self.actor, verified)
 
-    def submit_many(self, submissions: Sequence[requests.Submission]) -> list:
-        """Many requests in one transaction, all or none (`Submission(tenant=, type=, identities=)`)."""
-        return requests.submit_many(self.ws, submissions, self.actor)
+    def submit_many(
+        self, submissions: Sequence[requests.Submission], idempotency_key: str | None = None
+    ) -> list:
+        """Many requests in one transaction, all or none (`Submission(tenant=, type=, identities=)`);
+        with `idempotency_key`, a retry returns what the first call made."""
+        return requests.submit_many(self.ws, submissions, self.actor, idempotency_key)
 
     def submit_file(self, path: Path) -> list:
         """The requests of an NDJSON file, one a line, all or none; problems named by line."""
         return requests.submit_file(self.ws, Path(path), self.actor)
+
+    def cancel(self, request_id: int):
+        return requests.cancel(self.ws, request_id, self.actor)
 
     def verify(self, request_id: int) -> None:
         requests.verify(self.ws, request_id, self.actor)
@@ -172,6 +178,21 @@ class Dsr:
         from ..service import tenants
 
         return tenants.expire(self.ws, self.actor, as_of)
+
+    # -- API keys for the controllers' HTTP API ---------------------------------------------------
+
+    def create_api_key(self, tenant: str | None, scopes: str | None = None, expires: str | None = None):
+        """A key for `tenant` (None: the operator's); its token is in the result, and nowhere else."""
+        return apikeys.create(self.ws, tenant, scopes, expires, self.actor)
+
+    def rotate_api_key(self, key_id: str, overlap: str | None = None):
+        return apikeys.rotate(self.ws, key_id, overlap, self.actor)
+
+    def revoke_api_key(self, key_id: str) -> None:
+        apikeys.revoke(self.ws, key_id, self.actor)
+
+    def api_keys(self, tenant: str | None = None):
+        return apikeys.list_keys(self.ws, tenant)
 
     # -- the datamap, discovery, the ledger, the database -----------------------------------------
 

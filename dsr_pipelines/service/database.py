@@ -21,3 +21,9 @@ def upgrade(ws: Workspace, actor: str) -> migrate.Upgrade:
         return done
     finally:
         engine.dispose()
+
+
+def check(ws: Workspace) -> str:
+    """The schema version of the state database, once it answers at this release's (readiness)."""
+    with ws.db.engine.connect() as conn:
+        return migrate.current(conn) or migrate.HEAD

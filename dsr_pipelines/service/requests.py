@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.durations import parse_duration
-from ..core.errors import DsrError, IdentityError, RequestStateError
+from ..core.errors import DsrError, IdentityError, RequestStateError, UnknownRequest
 from ..core.identities import Identity, parse_pair
 from ..core.yamlfile import validated
 from ..plan.package import discard_package, write_package
+from ..state.idempotency import IdempotencyKey
 from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
 from ..state.requests import RUNNABLE, TRANSITIONS, NewRequest, RequestRecord
 from ..state.results import COUNTS as COUNTS
@@ -58,6 +60,7 @@ class Submission(BaseModel):
     type: str
     identities: list[str]  # KIND=VALUE, as --identity takes them
     verified: bool = False
+    external_ref: str | None = Field(default=None, max_length=200)  # the controller's own reference
 
 
 def submit(
@@ -71,7 +74,9 @@ def submit(
 def _prepared(ws: Workspace, sub: Submission) -> NewRequest:
     tenant = ws.config.check_tenant(sub.tenant)
     identities = tuple(parse_identities(ws, sub.identities))
-    new = NewRequest(tenant, sub.type, identities, ws.config.response_period(tenant), sub.verified)
+    new = NewRequest(
+        tenant, sub.type, identities, ws.config.response_period(tenant), sub.verified, sub.external_ref
+    )
     new.check()
     return new
 
@@ -91,41 +96,65 @@ class SubmissionError(DsrError):
         )
 
 
-def submit_many(ws: Workspace, submissions: Sequence[Submission], actor: str) -> list[RequestRecord]:
+Entry = tuple[str, Submission | str]  # where it came from (line 3), and the request or what is wrong
+
+
+def submit_many(
+    ws: Workspace, submissions: Sequence[Submission], actor: str, idempotency_key: str | None = None
+) -> list[RequestRecord]:
     """Every submission checked first, then all stored in one transaction, or none: a refusal lists
     each problem by the request's position (1 for the first)."""
-    return _submit_all(ws, [(f"request {i}", s) for i, s in enumerate(submissions, start=1)], actor)
+    entries = [(f"request {i}", s) for i, s in enumerate(submissions, start=1)]
+    return submit_entries(ws, entries, actor, idempotency_key)
 
 
 def submit_file(ws: Workspace, path: Path, actor: str) -> list[RequestRecord]:
     """The requests of an NDJSON file (one JSON object a line, blank lines skipped), all or none;
     every line that is not a valid request is reported by number."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise DsrError(f"{path}: not UTF-8 text") from None
-    entries: list[tuple[str, Submission | str]] = []
-    for number, line in enumerate(lines, start=1):
+    return submit_entries(ws, ndjson_entries(text, Submission), actor)
+
+
+def ndjson_entries(text: str, model: type[BaseModel]) -> list[tuple[str, BaseModel | str]]:
+    """Each non-blank line read as `model`, or what is wrong with it (the problem, never the text)."""
+    entries: list[tuple[str, BaseModel | str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            entries.append((f"line {number}", _read_line(line)))
-    return _submit_all(ws, entries, actor)
+            entries.append((f"line {number}", read_entry(line, model)))
+    return entries
 
 
-def _read_line(line: str) -> Submission | str:
-    """A request, or what is wrong with the line (naming the problem, never the text)."""
+def read_entry(line: str, model: type[BaseModel]) -> BaseModel | str:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
         return f"not JSON ({exc.msg}, column {exc.colno})"
+    return entry_of(raw, model)
+
+
+def entry_of(raw: object, model: type[BaseModel]) -> BaseModel | str:
+    """`raw` (parsed JSON) as `model`, or what is wrong with it."""
     if not isinstance(raw, dict):
         return f"expected an object, found {type(raw).__name__}"
     try:
-        return validated(Submission, raw, "not a request", DsrError)
+        return validated(model, raw, "not a request", DsrError)
     except DsrError as exc:
         return str(exc)
 
 
-def _submit_all(ws: Workspace, entries: Sequence[tuple[str, Submission | str]], actor: str):
+class IdempotencyConflict(DsrError):
+    """An Idempotency-Key used again with another body."""
+
+
+def submit_entries(
+    ws: Workspace, entries: Sequence[Entry], actor: str, idempotency_key: str | None = None
+) -> list[RequestRecord]:
+    """All the entries' requests in one transaction, or none (SubmissionError lists every problem
+    by its place). With `idempotency_key` (a controller's retry of one call), the same key and the
+    same requests return what the first call made; the same key with other requests is refused."""
     ready, problems = [], []
     for place, entry in entries:
         try:
@@ -138,11 +167,60 @@ def _submit_all(ws: Workspace, entries: Sequence[tuple[str, Submission | str]], 
         raise SubmissionError(problems, len(entries))
     if not ready:
         raise DsrError("no requests to submit")
-    return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor))
+    if idempotency_key is None:
+        return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor))
+    idem = _idempotency(ws, [e for _, e in entries], idempotency_key)
+    earlier = ws.db.idempotency.find(idem.tenant, idem.key_ref)
+    if earlier is None:
+        try:
+            return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor, idem))
+        except sa.exc.IntegrityError:  # a retry with the same key stored its requests meanwhile
+            earlier = ws.db.idempotency.find(idem.tenant, idem.key_ref)
+            if earlier is None:
+                raise
+    if earlier.body_ref != idem.body_ref:
+        raise IdempotencyConflict("this Idempotency-Key was used for other requests: use a new key")
+    return ws.db.requests.get_many(earlier.request_ids)
+
+
+def _idempotency(ws: Workspace, submissions: Sequence[Submission], key: str) -> IdempotencyKey:
+    tenants = {s.tenant for s in submissions}
+    if len(tenants) != 1:
+        raise DsrError("an idempotent submission is for one tenant")
+    if not key.strip() or len(key) > 255:
+        raise DsrError("an Idempotency-Key has 1 to 255 characters")
+    body = json.dumps([s.model_dump() for s in submissions], sort_keys=True).encode()
+    return IdempotencyKey(
+        tenants.pop(),
+        key_ref=ws.db.keys.keyed_ref("idempotency-key", key.encode()),
+        body_ref=ws.db.keys.keyed_ref("idempotency-body", body),
+    )
 
 
 def verify(ws: Workspace, request_id: int, actor: str) -> None:
     ws.db.requests.verify(request_id, actor)
+
+
+def cancel(ws: Workspace, request_id: int, actor: str) -> RequestRecord:
+    """The controller withdraws a request before it starts (received or verified)."""
+    record = ws.db.requests.get(request_id)
+    if record.state not in ("received", "verified"):
+        raise RequestStateError(
+            f"request {request_id} is {record.state}; only a request not yet started can be cancelled"
+        )
+    ws.db.requests.cancel(request_id, actor)
+    return ws.db.requests.get(request_id)
+
+
+def of_tenant(ws: Workspace, tenant: str, request_id: int) -> RequestRecord:
+    """The request, when it is `tenant`'s; another tenant's is as unknown as one that does not exist."""
+    try:
+        record = ws.db.requests.get(request_id)
+    except UnknownRequest:
+        record = None
+    if record is None or record.tenant != tenant:
+        raise UnknownRequest(f"no request {request_id}")
+    return record
 
 
 def reject(ws: Workspace, request_id: int, reason: str, actor: str) -> None:
@@ -160,10 +238,13 @@ def list_requests(
     stale: bool = False,
     overdue: bool = False,
     due_before: datetime | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[RequestRecord]:
     """Requests by state and tenant; `stale`: those a run left `running` and no longer holds (it died,
     or its lease ran out), which `dsr run --pending` takes up again; `overdue` and `due_before`:
-    those not finished (completed or rejected) whose due date has passed, or is before a date."""
+    those not finished (completed, rejected or cancelled) whose due date has passed, or is before a
+    date; `after` and `limit`: one page, the requests after the id `after`."""
     if state is not None and state not in STATES:
         raise RequestStateError(f"unknown state {state!r} (states: {', '.join(STATES)})")
     if tenant is not None:
@@ -173,7 +254,7 @@ def list_requests(
     if overdue:
         now = ws.db.clock()
         due_before = min(due_before, now) if due_before else now
-    return ws.db.requests.list(state, tenant, due_before)
+    return ws.db.requests.list(state, tenant, due_before, after, limit)
 
 
 def runnable(ws: Workspace, request_ids: Sequence[int], pending: bool) -> list[int]:

@@ -20,11 +20,13 @@ from connectors.scrub import scrubbed
 from ..core.errors import DsrError
 from ..core.keys import MasterKey
 from . import keyring, migrate
+from .apikeys import ApiKeys
 from .archives import Archives
 from .backups import Backups
 from .discovery_log import DiscoveryLog
 from .guard import GuardDecisions
 from .holds import Holds
+from .idempotency import Idempotency
 from .leases import Leases
 from .ledger import KEYED, Ledger
 from .links import Links
@@ -79,6 +81,8 @@ class StateDB:
         self.restrictions = Restrictions(self)
         self.discovery = DiscoveryLog(self)
         self.schemas = SchemaCache(self)
+        self.idempotency = Idempotency(self)
+        self.api_keys = ApiKeys(self)
 
     def close(self) -> None:
         self.engine.dispose()

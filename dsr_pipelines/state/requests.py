@@ -20,6 +20,7 @@ from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
 from . import sealed
+from .idempotency import IdempotencyKey
 from .ledger import Event
 from .schema import identities_t, links_t, notes_t, requests_t, tombstones_t, transitions_t
 
@@ -28,17 +29,18 @@ if TYPE_CHECKING:
 
 MAX_EXTENSION = Duration(months=2)  # GDPR Art. 12(3): "by two further months"
 REQUEST_TYPES = ("access", "erasure", "restriction", "lift-restriction")
-FINAL = ("completed", "rejected")
+FINAL = ("completed", "rejected", "cancelled")
 RUNNABLE = ("verified", "running", "failed", "partially_completed")
 TRANSITIONS = {
-    "received": {"verified", "rejected"},
-    "verified": {"running", "rejected"},
+    "received": {"verified", "rejected", "cancelled"},
+    "verified": {"running", "rejected", "cancelled"},  # cancelled: by the controller, before it runs
     # `rejected` after a start only when a later erasure of the subject supersedes the request
     "running": {"running", "completed", "partially_completed", "failed", "rejected"},
     "failed": {"running", "rejected"},
     "partially_completed": {"running", "rejected"},
     "completed": set(),
     "rejected": set(),
+    "cancelled": set(),
 }
 
 
@@ -64,6 +66,7 @@ class NewRequest:
     identities: tuple[Identity, ...] = field(repr=False)
     response_period: Duration
     verified: bool = False
+    external_ref: str | None = None  # the controller's own reference (never personal data: it is shown)
 
     def check(self) -> None:
         if self.type not in REQUEST_TYPES:
@@ -99,6 +102,7 @@ class RequestRecord:
     error: str | None
     lease_run: str | None = None  # the run holding it, until `lease_until`
     lease_until: datetime | None = None
+    external_ref: str | None = None
 
 
 class Requests:
@@ -122,9 +126,12 @@ class Requests:
             [NewRequest(tenant, type_, tuple(identities), response_period, verified)], actor
         )[0]
 
-    def submit_many(self, new: Sequence[NewRequest], actor: str) -> list[int]:
+    def submit_many(
+        self, new: Sequence[NewRequest], actor: str, idempotency: IdempotencyKey | None = None
+    ) -> list[int]:
         """Store the requests in one transaction, all or none: their rows, encrypted identities and
-        transitions in bulk, their ledger events in one append. Returns their ids, in order."""
+        transitions in bulk, their ledger events in one append. Returns their ids, in order. With
+        `idempotency`, the key is remembered in the same transaction (IntegrityError: used already)."""
         for request in new:
             request.check()
         now = self.db.clock()
@@ -144,6 +151,7 @@ class Requests:
                             "due_at": r.response_period.add_to(now),
                             "first_due_at": r.response_period.add_to(now),
                             "updated_at": now,
+                            "external_ref": r.external_ref,
                         }
                         for r in new
                     ],
@@ -190,10 +198,20 @@ class Requests:
             verified = [(i, "verified", None) for i, r in zip(ids, new, strict=True) if r.verified]
             if verified:
                 self._transition_many(conn, verified, actor, now)
+            if idempotency is not None:
+                self.db.idempotency.remember(conn, idempotency, [int(i) for i in ids], now)
         return [int(i) for i in ids]
 
     def verify(self, request_id: int, actor: str) -> None:
         self.transition(request_id, "verified", actor)
+
+    def cancel(self, request_id: int, actor: str) -> None:
+        """The controller withdraws a request that has not started: it will never run, so its
+        identities go at once."""
+        record, now = self.get(request_id), self.db.clock()
+        with self.db.engine.begin() as conn:
+            self._transition(conn, request_id, "cancelled", actor, "cancelled by the controller", now)
+            self._forget_many(conn, [record], actor, now, {"why": "cancelled"})
 
     def reject(self, request_id: int, actor: str, reason: str) -> None:
         """Refuse a request; tombstones an interrupted erasure of it recorded go with it (a restore
@@ -554,15 +572,24 @@ class Requests:
                     r.error,
                     r.lease_run,
                     r.lease_until,
+                    r.external_ref,
                 )
             )
         return out
 
     def list(
-        self, state: str | None = None, tenant: str | None = None, due_before: datetime | None = None
+        self,
+        state: str | None = None,
+        tenant: str | None = None,
+        due_before: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
     ) -> list[RequestRecord]:
-        """Requests by state and tenant; `due_before`: those not finished whose due date is earlier."""
-        query = sa.select(requests_t.c.id).order_by(requests_t.c.id)
+        """Requests by state and tenant, in id order; `due_before`: those not finished whose due date
+        is earlier; `after` and `limit`: one page, the requests after the id `after`."""
+        query = sa.select(requests_t.c.id).order_by(requests_t.c.id).limit(limit)
+        if after is not None:
+            query = query.where(requests_t.c.id > after)
         if state:
             query = query.where(requests_t.c.state == state)
         if tenant:

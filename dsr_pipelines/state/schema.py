@@ -51,6 +51,7 @@ requests_t = sa.Table(
     # (the run died), another run may take it.
     sa.Column("lease_run", sa.String(64)),
     sa.Column("lease_until", sa.DateTime),
+    sa.Column("external_ref", sa.String(200)),  # the controller's own reference, from the API
 )
 identities_t = sa.Table(
     "dsr_request_identities",
@@ -386,4 +387,35 @@ schema_cache_t = sa.Table(
     sa.Column("tables", sa.Integer, nullable=False),
     sa.Column("schema", sa.LargeBinary, nullable=False),
     sa.Column("cached_at", sa.DateTime, nullable=False),
+)
+
+
+# -- the controllers' API ---------------------------------------------------------------------
+
+# A key is shown once; only the SHA-256 of its secret is kept (the secret is 256 random bits, so the
+# hash needs no key of its own and survives a rotation of the project's keys). No tenant: an
+# operator's key.
+api_keys_t = sa.Table(
+    "dsr_api_keys",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("tenant", sa.String(200), index=True),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("expires_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.Column("replaced_by", sa.String(24)),
+)
+# A submission's Idempotency-Key and body, both as keyed hashes (a body holds identities): the same
+# key again returns the same requests, with another body it is refused.
+idempotency_t = sa.Table(
+    "dsr_idempotency",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("key_ref", sa.String(64), primary_key=True),
+    sa.Column("body_ref", sa.String(64), nullable=False),
+    sa.Column("request_ids", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import audit, backups, database, datamap, demo, discover, keys, requests, retention, tenants
+from . import audit, backups, database, datamap, demo, discover, keys, requests, retention, serve, tenants
 from .common import EXIT_BAD_INPUT, default_actor, err, state, undecodable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -36,6 +36,8 @@ app.add_typer(retention.sweep_app, name="sweep")
 app.add_typer(retention.hold_app, name="hold")
 app.add_typer(backups.app, name="backups")
 app.add_typer(tenants.app, name="tenant")
+app.command("serve")(serve.serve)
+app.add_typer(serve.apikey_app, name="apikey")
 
 
 def main() -> None:

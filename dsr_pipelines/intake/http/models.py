@@ -1,0 +1,162 @@
+"""What goes over the wire: request bodies and responses. Responses carry ids, states, dates and
+counts; never an identity, not even the one a controller just sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...service.requests import RequestRecord, RequestStatus
+
+RequestType = Literal["access", "erasure", "restriction", "lift-restriction"]
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=40, examples=["email"])
+    value: str = Field(min_length=1, max_length=320, examples=["ann@example.com"])
+
+
+class NewRequest(BaseModel):
+    """A data-subject request. The tenant is the key's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: RequestType
+    identities: list[Identity] = Field(min_length=1, max_length=20)
+    external_ref: str | None = Field(
+        default=None, max_length=200, description="your own reference (shown back: no personal data)"
+    )
+    verified: bool = Field(default=False, description="you have verified the subject's identity")
+
+    def pairs(self) -> list[str]:
+        return [f"{i.kind}={i.value}" for i in self.identities]
+
+
+class Receipt(BaseModel):
+    id: int
+    type: str
+    state: str
+    received_at: datetime
+    due_at: datetime
+    external_ref: str | None = None
+
+    @classmethod
+    def of(cls, r: RequestRecord) -> Receipt:
+        return cls(
+            id=r.id,
+            type=r.type,
+            state=r.state,
+            received_at=r.received_at,
+            due_at=r.due_at,
+            external_ref=r.external_ref,
+        )
+
+
+class Receipts(BaseModel):
+    items: list[Receipt]
+
+
+class CollectionOutcome(BaseModel):
+    collection: str
+    counts: dict[str, int]
+    reason: str | None = None
+
+
+class StoreOutcome(BaseModel):
+    status: str
+    note: str | None = None
+    collections: list[CollectionOutcome] = []
+
+
+class Backup(BaseModel):
+    store: str
+    name: str
+    taken_at: datetime
+    expected_gone_by: datetime
+    gone_at: datetime | None = None
+
+
+class Backups(BaseModel):
+    state: str
+    since: datetime
+    backups: list[Backup]
+
+
+class Change(BaseModel):
+    at: datetime
+    state: str
+
+
+class RequestDetail(Receipt):
+    updated_at: datetime
+    note: str | None = None
+    probe_residual: int | None = Field(default=None, description="erasures: rows the probe still found")
+    stores: dict[str, StoreOutcome] = {}
+    skipped_items: int = 0
+    backups: Backups | None = None
+    history: list[Change] = []
+
+    @classmethod
+    def of_status(cls, found: RequestStatus) -> RequestDetail:
+        r = found.record
+        stores = {
+            name: StoreOutcome(status=v["status"], note=v.get("error"), collections=[])
+            for name, v in sorted(found.stores.items())
+        }
+        for c in found.results:
+            counts = {k: v for k, v in vars(c).items() if isinstance(v, int) and v}
+            outcome = stores.setdefault(c.store, StoreOutcome(status="planned"))
+            outcome.collections.append(
+                CollectionOutcome(collection=c.collection, counts=counts, reason=c.reason)
+            )
+        backups = None
+        if found.backups:
+            backups = Backups(
+                state=found.backups["state"],
+                since=found.backups["since"],
+                backups=[
+                    Backup(
+                        store=b["store"],
+                        name=b["name"],
+                        taken_at=b["taken_at"],
+                        expected_gone_by=b["due_by"],
+                        gone_at=b["gone_at"],
+                    )
+                    for b in found.backups["backups"]
+                ],
+            )
+        return cls(
+            **Receipt.of(r).model_dump(),
+            updated_at=r.updated_at,
+            note=r.error,
+            probe_residual=r.probe["residual"] if r.probe else None,
+            stores=stores,
+            skipped_items=len({(s.store, s.collection, s.item) for s in found.skipped}),
+            backups=backups,
+            history=[Change(at=h["at"], state=h["to_state"]) for h in found.history],
+        )
+
+
+class Page(BaseModel):
+    items: list[Receipt]
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page")
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: str = Field(examples=["P1M"], description="an ISO-8601 duration; two months at most in all")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    schema_version: str
