@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..core.errors import DsrError
-from ..state.holds import Hold
+from ..state.holds import Hold as Hold
+from ..state.holds import HoldError as HoldError
+from ..state.holds import UnknownHold
 from .requests import parse_identities
 from .workspace import Workspace
 
@@ -31,6 +33,14 @@ def add(
     return ws.db.holds.add(
         tenant, reason, actor, identity=ident, store=store, collection=collection, until=until
     )
+
+
+def of_tenant(ws: Workspace, tenant: str, hold_id: int) -> Hold:
+    """The hold, when it is `tenant`'s; another tenant's is as unknown as one that does not exist."""
+    hold = ws.db.holds.get(hold_id)
+    if hold.tenant != tenant:
+        raise UnknownHold(f"no legal hold {hold_id}")
+    return hold
 
 
 def release(ws: Workspace, hold_id: int, actor: str) -> Hold:

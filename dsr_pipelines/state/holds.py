@@ -28,6 +28,10 @@ class HoldError(DsrError):
     pass
 
 
+class UnknownHold(HoldError):
+    pass
+
+
 @dataclass(frozen=True)
 class Hold:
     id: int
@@ -146,7 +150,7 @@ class Holds:
     def get(self, hold_id: int) -> Hold:
         found = self._select(holds_t.c.id == hold_id)
         if not found:
-            raise HoldError(f"no legal hold {hold_id}")
+            raise UnknownHold(f"no legal hold {hold_id}")
         return found[0]
 
     def list(self, tenant: str | None = None) -> list[Hold]:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from ...service.workspace import Workspace
-from . import health, problems, requests
+from . import health, holds, problems, requests
 from .guards import AccessLog, BodyLimit, RateLimiter
 
 
@@ -49,6 +49,7 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(requests.router)
+    app.include_router(holds.router)
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
     app.add_middleware(AccessLog)
     return app

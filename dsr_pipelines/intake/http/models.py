@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...service.holds import Hold
 from ...service.requests import RequestRecord, RequestStatus
 
 RequestType = Literal["access", "erasure", "restriction", "lift-restriction"]
@@ -160,3 +161,44 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"]
     schema_version: str
+
+
+class NewHold(BaseModel):
+    """A legal hold on one subject, or on one collection of a store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+    identity: Identity | None = None
+    store: str | None = Field(default=None, max_length=100)
+    collection: str | None = Field(default=None, max_length=200)
+    until: datetime | None = None
+
+
+class HoldView(BaseModel):
+    id: int
+    state: Literal["active", "released", "expired"]
+    identity_kind: str | None = None
+    store: str | None = None
+    collection: str | None = None
+    until: datetime | None = None
+    created_at: datetime
+    released_at: datetime | None = None
+
+    @classmethod
+    def of(cls, hold: Hold, now: datetime) -> HoldView:
+        state = "active" if hold.active(now) else ("released" if hold.released_at else "expired")
+        return cls(
+            id=hold.id,
+            state=state,
+            identity_kind=hold.identity_kind,
+            store=hold.store,
+            collection=hold.collection,
+            until=hold.until,
+            created_at=hold.created_at,
+            released_at=hold.released_at,
+        )
+
+
+class HoldViews(BaseModel):
+    items: list[HoldView]

@@ -20,6 +20,7 @@ from ...core.errors import (
     TenantError,
     UnknownRequest,
 )
+from ...service.holds import HoldError, UnknownHold
 from ...service.requests import IdempotencyConflict
 
 MEDIA_TYPE = "application/problem+json"
@@ -27,6 +28,8 @@ log = logging.getLogger("dsr.http")
 
 _STATUS: list[tuple[type[DsrError], int]] = [
     (UnknownRequest, 404),
+    (UnknownHold, 404),
+    (HoldError, 409),
     (IdempotencyConflict, 409),
     (RequestStateError, 409),
     (TenantError, 404),  # a tenant that is not the key's is as unknown as one that does not exist
