@@ -6,13 +6,19 @@ routes come from the app's own OpenAPI, so a new route without a case here fails
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from dsr_pipelines.intake.api import Dsr
+from dsr_pipelines.service import requests
+from dsr_pipelines.service.workspace import Workspace
 
 from . import apiserver
 
@@ -170,9 +176,16 @@ def _bodies(person) -> dict[tuple[str, str], dict]:
         ("GET", "/v1/requests/{request_id}"): {},
         ("POST", "/v1/requests/{request_id}/cancel"): {},
         ("POST", "/v1/requests/{request_id}/extend"): {"json": {"by": "P1D", "reason": "r"}},
+        ("GET", "/v1/requests/{request_id}/package"): {},
         ("POST", "/v1/holds"): {"json": {"reason": "litigation", "store": "shop", "collection": "orders"}},
         ("GET", "/v1/holds"): {},
         ("POST", "/v1/holds/{hold_id}/release"): {},
+        ("POST", "/v1/webhooks"): {"json": {"url": "http://127.0.0.1:9/globex-hook"}},
+        ("GET", "/v1/webhooks"): {},
+        ("DELETE", "/v1/webhooks/{webhook_id}"): {},
+        ("GET", "/v1/webhooks/{webhook_id}/deliveries"): {},
+        ("GET", "/v1/operator/dead-letters"): {"operator": True},
+        ("POST", "/v1/operator/dead-letters/{event_id}/replay"): {"operator": True},
         ("GET", "/health"): {"open": True},
         ("GET", "/ready"): {"open": True},
     }
@@ -187,7 +200,10 @@ def test_every_route_keeps_tenants_apart(api):
         acme_id = client.post("/v1/requests", json=new(ann, external_ref="acme-secret-ref")).json()["id"]
         hold = {"reason": "acme-secret-reason", "identity": {"kind": "email", "value": ann.email}}
         hold_id = client.post("/v1/holds", json=hold).json()["id"]
-    acme_ids = {"request_id": acme_id, "hold_id": hold_id}
+        webhook_id = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/acme-secret-hook"}).json()[
+            "id"
+        ]
+    acme_ids = {"request_id": acme_id, "hold_id": hold_id, "webhook_id": webhook_id, "event_id": 1}
     routes = _bodies(ann)
     with api.as_(None) as anonymous:
         spec = anonymous.get("/openapi.json").json()
@@ -197,20 +213,23 @@ def test_every_route_keeps_tenants_apart(api):
     with api.as_(api.globex) as client:
         for (method, template), call in sorted(routes.items()):
             answer = client.request(method, template.format(**acme_ids), json=call.get("json"))
-            for secret in ("acme-secret-ref", "acme-secret-reason", ann.email):
+            for secret in ("acme-secret-ref", "acme-secret-reason", "acme-secret-hook", ann.email):
                 assert secret not in answer.text, template
             if call.get("open"):
                 assert answer.status_code == 200
+            elif call.get("operator"):  # every tenant's queue: the operator's key only
+                assert answer.status_code == 403, (template, answer.status_code)
             elif "{" in template:
                 never = client.request(
-                    method, template.format(request_id=999999, hold_id=999999), json=call.get("json")
+                    method, template.format(**dict.fromkeys(acme_ids, 999999)), json=call.get("json")
                 )
                 assert answer.status_code == never.status_code == 404, (template, answer.status_code)
                 # the same answer as for one that never was, but for the number
                 details = [re.sub(r"\d+", "N", a.json()["detail"]) for a in (answer, never)]
                 assert details[0] == details[1], details
-            elif method == "GET":
-                assert not {acme_id, hold_id} & {r["id"] for r in answer.json()["items"]}
+            elif method == "GET":  # a list: none of acme's
+                theirs = {"/v1/requests": acme_id, "/v1/holds": hold_id, "/v1/webhooks": webhook_id}[template]
+                assert theirs not in {r["id"] for r in answer.json()["items"]}
             else:
                 assert answer.status_code == 201, (template, answer.text)
     with api.project.db() as db:  # what globex submitted with acme's person is globex's
@@ -321,3 +340,44 @@ def test_a_controller_places_and_releases_holds_on_its_data(api):
         assert client.post(f"/v1/holds/{hold_id}/release").status_code == 409
         bad = client.post("/v1/holds", json={"reason": "x", "store": "shop", "collection": "nope"})
         assert bad.status_code == 400 and bad.headers["content-type"] == PROBLEM
+
+
+def test_an_access_package_downloads_with_its_checksums_and_goes_with_its_subject(api):
+    ann = acme_people(api.project)[0]
+    with api.as_(api.acme) as client:
+        access = client.post("/v1/requests", json=new(ann, "access", verified=True)).json()["id"]
+        api.project.cli("run", "--pending")
+        download = client.get(f"/v1/requests/{access}/package")
+        assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(download.content)) as package:
+            manifest = json.loads(package.read("manifest.json"))
+            assert manifest["files"]
+            for f in manifest["files"]:
+                assert hashlib.sha256(package.read(f["path"])).hexdigest() == f["sha256"]
+            assert any(
+                ann.email in package.read(f["path"]).decode(errors="ignore") for f in manifest["files"]
+            )
+
+        client.post("/v1/requests", json=new(ann, "erasure", verified=True))
+        api.project.cli("run", "--pending")
+        gone = client.get(f"/v1/requests/{access}/package")
+    assert gone.status_code == 410 and gone.headers["content-type"] == PROBLEM
+    assert ann.email not in gone.text
+
+
+def test_a_package_is_deleted_after_its_download_period(project):
+    project.write_config(package_days=7)
+    ann = next(p for p in project.people if p.tenant == "acme")
+    access = project.submit(ann, "access")
+    project.cli("run", str(access))
+    ws = Workspace.open(project.config_path)
+    try:
+        record = ws.db.requests.get(access)
+        assert requests.package_expires(ws, record) > record.updated_at
+        ws.db.clock = lambda: record.updated_at + timedelta(days=8)
+        with pytest.raises(requests.PackageGone, match="7 days"):
+            requests.export(ws, access, project.root / "out", "tester")
+        assert not (ws.config.export_dir / str(access)).exists()
+        assert "package_expired" in [e["event"] for e in ws.db.ledger.events(access)]
+    finally:
+        ws.close()

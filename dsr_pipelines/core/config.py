@@ -170,6 +170,9 @@ class Settings(_Strict):
     guard: GuardConfig = GuardConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
     audit: AuditConfig = AuditConfig()
+    package_days: int = Field(
+        30, ge=1, description="days an access package can be downloaded after completion; then it is deleted"
+    )
     lease_seconds: int = Field(
         3600, ge=1, description="how long a run holds its requests (renewed at every step); then others may"
     )

@@ -194,6 +194,32 @@ class Dsr:
     def api_keys(self, tenant: str | None = None):
         return apikeys.list_keys(self.ws, tenant)
 
+    def add_webhook(self, tenant: str, url: str):
+        """A callback endpoint for `tenant`; its signing secret is in the result, and nowhere else."""
+        from ..service import webhooks
+
+        return webhooks.add(self.ws, tenant, url, self.actor)
+
+    def deliver_callbacks(self):
+        """One pass: deadline reminders queued, every callback that is due POSTed."""
+        import httpx
+
+        from ..service import webhooks
+
+        webhooks.queue_deadlines(self.ws)
+        with httpx.Client(timeout=10) as client:
+            return webhooks.deliver_due(self.ws, client)
+
+    def dead_letters(self):
+        from ..service import webhooks
+
+        return webhooks.dead_letters(self.ws)
+
+    def replay_callback(self, event_id: int):
+        from ..service import webhooks
+
+        return webhooks.replay(self.ws, event_id, self.actor)
+
     # -- the datamap, discovery, the ledger, the database -----------------------------------------
 
     def check_datamap(self):

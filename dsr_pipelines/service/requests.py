@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -325,13 +325,48 @@ def drop_packages(ws: Workspace, request_ids: Sequence[int], actor: str) -> None
             ws.db.requests.audit(request_id, "package_removed", actor, {})
 
 
+class PackageGone(DsrError):
+    """An access package past its download period: deleted, and the deletion audited."""
+
+
+def package_expires(ws: Workspace, record: RequestRecord) -> datetime | None:
+    """When a completed access request's package stops being available (`package_days` after it
+    completed); None for any other request."""
+    if record.type != "access" or record.state not in ("completed", "partially_completed"):
+        return None
+    done = [h["at"] for h in ws.db.requests.transitions(record.id) if h["to_state"] == record.state]
+    return done[-1] + timedelta(days=ws.config.settings.package_days) if done else None
+
+
+def expire_packages(ws: Workspace, actor: str) -> list[int]:
+    """Delete every staged package past its download period, each deletion audited; their requests."""
+    staged = [int(p.name) for p in ws.config.export_dir.glob("*") if p.is_dir() and p.name.isdigit()]
+    now = ws.db.clock()
+    gone = []
+    for record in ws.db.requests.get_many(staged) if staged else []:
+        expires = package_expires(ws, record)
+        if expires is not None and expires <= now and discard_package(ws.config.export_dir, record.id):
+            ws.db.requests.audit(
+                record.id, "package_expired", actor, {"after_days": ws.config.settings.package_days}
+            )
+            gone.append(record.id)
+    return gone
+
+
 def export(ws: Workspace, request_id: int, out: Path, actor: str) -> dict:
     """Decrypt a completed access request's package into `out`; returns its manifest."""
     record = ws.db.requests.get(request_id)
+    expires = package_expires(ws, record)
+    if expires is not None and expires <= ws.db.clock():
+        expire_packages(ws, actor)
+        raise PackageGone(
+            f"request {request_id}: its package was available for {ws.config.settings.package_days} days "
+            f"after it completed, until {expires:%Y-%m-%d}, and is deleted"
+        )
     erasure = ws.db.requests.erased_by(request_id) if not record.identities_held else None
     if erasure is not None:
         drop_packages(ws, [request_id], actor)  # one left by a run cut short after the erasure
-        raise DsrError(
+        raise PackageGone(
             f"request {request_id}: nothing to export: its subject was erased by request {erasure}, "
             "which removed this request's identities, links and package"
         )

@@ -174,6 +174,12 @@ class Backups:
                         .values(state=AGED_OUT, since=now)
                     )
                     self._audit(conn, row.holder, row.request_id, AGED_OUT, actor, now, {})
+                    if row.request_id is not None:  # the controller is told: nothing of it is left
+                        tenant = conn.execute(
+                            sa.select(requests_t.c.tenant).where(requests_t.c.id == row.request_id)
+                        ).scalar()
+                        event = (tenant, "request.backups_aged_out", row.request_id, {}, None)
+                        self.db.webhooks.queue(conn, [event], now)
                     done.append(row.holder)
         return done
 

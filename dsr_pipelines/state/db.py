@@ -37,6 +37,7 @@ from .schema_cache import SchemaCache
 from .sweeps import Sweeps
 from .terminations import Terminations
 from .tombstones import Tombstones
+from .webhooks import Webhooks
 
 
 class StateUnavailable(DsrError):
@@ -83,6 +84,7 @@ class StateDB:
         self.schemas = SchemaCache(self)
         self.idempotency = Idempotency(self)
         self.api_keys = ApiKeys(self)
+        self.webhooks = Webhooks(self)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -20,7 +20,7 @@ from .schema import metadata
 
 # The newest revision in migrations/versions/ (tests/test_migrations.py checks it against Alembic's
 # head). Opening a database compares with it alone: Alembic is imported only to create or upgrade.
-HEAD = "0010"
+HEAD = "0011"
 VERSION_TABLE = "dsr_schema_version"
 version_t = sa.Table(VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32)))
 BASELINE = "0001"  # the schema of every release before migrations (commit f6f81dd and earlier)

@@ -324,6 +324,21 @@ class Requests:
         )
         conn.execute(sa.insert(transitions_t), transitions)
         self.db.ledger.append_many(conn, events)
+        changed = [t for t in transitions if t["from_state"] != t["to_state"]]
+        self.db.webhooks.queue(
+            conn,
+            [
+                (
+                    rows[t["request_id"]].tenant,
+                    "request.state_changed",
+                    t["request_id"],
+                    {"from": t["from_state"], "to": t["to_state"], "type": rows[t["request_id"]].type},
+                    None,
+                )
+                for t in changed
+            ],
+            now,
+        )
 
     # -- leases: one run per request ---------------------------------------------------------
 
@@ -596,6 +611,13 @@ class Requests:
             query = query.where(requests_t.c.tenant == tenant)
         if due_before is not None:
             query = query.where(requests_t.c.due_at < due_before, requests_t.c.state.not_in(FINAL))
+        with self.db.engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        return self.get_many(ids) if ids else []
+
+    def unfinished(self) -> list[RequestRecord]:
+        """Every request not completed, rejected or cancelled: those a deadline still matters for."""
+        query = sa.select(requests_t.c.id).where(requests_t.c.state.not_in(FINAL)).order_by(requests_t.c.id)
         with self.db.engine.connect() as conn:
             ids = list(conn.execute(query).scalars())
         return self.get_many(ids) if ids else []

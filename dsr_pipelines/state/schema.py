@@ -419,3 +419,39 @@ idempotency_t = sa.Table(
     sa.Column("request_ids", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# A controller's webhook endpoints; the signing secret sealed (the API shows it once, at creation).
+webhooks_t = sa.Table(
+    "dsr_webhooks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(200), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.LargeBinary),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("removed_at", sa.DateTime),
+)
+# The outbox: one row per event per endpoint, written in the transaction of the change it reports;
+# its attempts are the delivery log, `dead` ones the dead letters. Bodies hold ids, never identities.
+webhook_events_t = sa.Table(
+    "dsr_webhook_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.Integer, sa.ForeignKey("dsr_webhooks.id"), nullable=False),
+    sa.Column("tenant", sa.String(200), nullable=False, index=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("request_id", sa.Integer),
+    sa.Column("dedupe", sa.String(100)),  # an event sent once per endpoint (a deadline reminder)
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("body", sa.Text),  # as first sent: retries send the same bytes
+    sa.Column("state", sa.String(12), nullable=False, index=True),  # pending, delivered, dead
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.UniqueConstraint("webhook_id", "dedupe"),
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .schema import holds_t, identities_t, links_t, restrictions_t, skipped_t
+from .schema import holds_t, identities_t, links_t, restrictions_t, skipped_t, webhooks_t
 
 
 def identity(request_id: int, position: int) -> str:
@@ -29,6 +29,10 @@ def skipped_item(request_id: int) -> str:
 
 def hold_identity(hold_id: int) -> str:
     return f"hold:{hold_id}"
+
+
+def webhook_secret(webhook_id: int) -> str:
+    return f"webhook:{webhook_id}"
 
 
 def restriction(request_id: int, store: str, collection: str, part: str) -> str:
@@ -55,4 +59,5 @@ SEALED = (
     Sealed(skipped_t.c.item, lambda r: skipped_item(r.request_id)),
     Sealed(restrictions_t.c.covered, lambda r: restriction(r.request_id, r.store, r.collection, "covered")),
     Sealed(restrictions_t.c.previous, lambda r: restriction(r.request_id, r.store, r.collection, "previous")),
+    Sealed(webhooks_t.c.secret, lambda r: webhook_secret(r.id)),
 )

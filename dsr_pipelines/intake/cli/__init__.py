@@ -38,6 +38,7 @@ app.add_typer(backups.app, name="backups")
 app.add_typer(tenants.app, name="tenant")
 app.command("serve")(serve.serve)
 app.add_typer(serve.apikey_app, name="apikey")
+app.add_typer(serve.webhooks_app, name="webhooks")
 
 
 def main() -> None:

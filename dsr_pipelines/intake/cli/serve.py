@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import typer
 from rich.table import Table
 
@@ -16,15 +18,27 @@ def serve(
     rate: float = typer.Option(50.0, "--rate", help="calls a second per API key, steady"),
     burst: int = typer.Option(200, "--burst", help="calls an API key may make at once"),
     max_body: int = typer.Option(1_000_000, "--max-body", help="largest request body, in bytes"),
+    deliver_every: float = typer.Option(
+        5.0,
+        "--deliver-every",
+        help="seconds between callback deliveries (0: leave them to dsr webhooks deliver)",
+    ),
+    retry_base: float = typer.Option(
+        30.0, "--retry-base", help="seconds before a failed callback's first retry"
+    ),
+    attempts: int = typer.Option(8, "--attempts", help="attempts before a callback becomes a dead letter"),
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until interrupted."""
     import uvicorn
 
+    from ...service.webhooks import Retry
     from ..http.app import Limits, create_app
 
     with project() as dsr:  # the project must open before the server says it is up
         config_path = dsr.config_path
-    app = create_app(config_path, Limits(body_bytes=max_body, rate=rate, burst=burst))
+    retry = Retry(base=timedelta(seconds=retry_base), attempts=attempts)
+    limits = Limits(max_body, rate, burst, deliver_every, retry)
+    app = create_app(config_path, limits)
     # uvicorn's own access log would print query strings; the API logs ids only (dsr.http.access).
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", log_config=LOGGING)
 
@@ -115,3 +129,57 @@ def list_keys(
             (r["revoked_at"] or "")[:10],
         )
     out.print(table)
+
+
+webhooks_app = typer.Typer(
+    no_args_is_help=True, help="Callbacks to controllers: deliver, dead letters, replay."
+)
+
+
+@webhooks_app.command("deliver")
+def deliver() -> None:
+    """One pass: queue deadline reminders, POST every callback that is due (dsr serve does this itself)."""
+    with project() as dsr:
+        done = dsr.deliver_callbacks()
+    out.print(f"{done.sent} delivered, {done.failed} to retry, {done.dead} dead")
+
+
+@webhooks_app.command("dead")
+def dead(json_out: bool = typer.Option(False, "--json", help="print the list as JSON")) -> None:
+    """Callbacks that failed every attempt."""
+    with project() as dsr:
+        letters = dsr.dead_letters()
+    rows = [
+        {
+            "id": e.id,
+            "tenant": e.tenant,
+            "type": e.kind,
+            "request_id": e.request_id,
+            "attempts": e.attempts,
+            "last_error": e.last_error,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in letters
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "tenant", "type", "request", "attempts", "last error")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["tenant"],
+            r["type"],
+            str(r["request_id"] or ""),
+            str(r["attempts"]),
+            r["last_error"] or "",
+        )
+    out.print(table)
+
+
+@webhooks_app.command("replay")
+def replay(event_id: int = typer.Argument(..., help="the dead letter's id (dsr webhooks dead)")) -> None:
+    """Queue a dead letter again; the next delivery sends it."""
+    with project() as dsr:
+        dsr.replay_callback(event_id)
+    out.print(f"callback {event_id} queued again")

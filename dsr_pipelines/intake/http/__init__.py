@@ -2,5 +2,6 @@
 
 `app.py` builds the application, `auth.py` turns a bearer key into a principal, `problems.py`
 answers errors as RFC 9457 problem details, `guards.py` limits bodies and rates, `models.py` is
-what goes over the wire, `requests.py` and `health.py` are the routes.
+what goes over the wire, `requests.py`, `holds.py`, `webhooks.py` and `health.py` are the routes,
+`background.py` what the process does between calls (callbacks, package expiry).
 """

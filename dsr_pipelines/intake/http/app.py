@@ -16,8 +16,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from ...service.webhooks import Retry
 from ...service.workspace import Workspace
-from . import health, holds, problems, requests
+from . import health, holds, problems, requests, webhooks
+from .background import running
 from .guards import AccessLog, BodyLimit, RateLimiter
 
 
@@ -26,6 +28,8 @@ class Limits:
     body_bytes: int = 1_000_000  # a bulk submission of about 5,000 requests
     rate: float = 50.0  # calls a second per key, steady
     burst: int = 200  # calls a key may make at once
+    deliver_every: float = 5.0  # seconds between background passes: callbacks, package expiry (0: none)
+    retry: Retry = Retry()
 
 
 def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
@@ -35,7 +39,8 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
         _ = ws.db, ws.datamap  # opened before the first call, not raced for by two
         app.state.ws = ws
         try:
-            yield
+            with running(ws, limits.deliver_every, limits.retry):
+                yield
         finally:
             ws.close()
 
@@ -50,6 +55,8 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
     app.include_router(health.router)
     app.include_router(requests.router)
     app.include_router(holds.router)
+    app.include_router(webhooks.router)
+    app.include_router(webhooks.operator_router)
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from ...service.holds import Hold
 from ...service.requests import RequestRecord, RequestStatus
+from ...service.webhooks import Queued, Webhook
 
 RequestType = Literal["access", "erasure", "restriction", "lift-restriction"]
 
@@ -202,3 +203,61 @@ class HoldView(BaseModel):
 
 class HoldViews(BaseModel):
     items: list[HoldView]
+
+
+class NewWebhook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+
+
+class WebhookView(BaseModel):
+    id: int
+    url: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookView:
+        return cls(id=hook.id, url=hook.url, created_at=hook.created_at)
+
+
+class WebhookCreated(WebhookView):
+    secret: str = Field(description="signs every callback (Dsr-Signature); shown only here")
+
+
+class WebhookViews(BaseModel):
+    items: list[WebhookView]
+
+
+class Delivery(BaseModel):
+    id: int
+    event_id: str
+    type: str
+    tenant: str
+    request_id: int | None = None
+    state: Literal["pending", "delivered", "dead"]
+    attempts: int
+    last_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+    @classmethod
+    def of(cls, e: Queued) -> Delivery:
+        return cls(
+            id=e.id,
+            event_id=e.event_id,
+            type=e.kind,
+            tenant=e.tenant,
+            request_id=e.request_id,
+            state=e.state,
+            attempts=e.attempts,
+            last_status=e.last_status,
+            last_error=e.last_error,
+            created_at=e.created_at,
+            delivered_at=e.delivered_at,
+        )
+
+
+class Deliveries(BaseModel):
+    items: list[Delivery]

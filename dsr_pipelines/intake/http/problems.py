@@ -21,14 +21,17 @@ from ...core.errors import (
     UnknownRequest,
 )
 from ...service.holds import HoldError, UnknownHold
-from ...service.requests import IdempotencyConflict
+from ...service.requests import IdempotencyConflict, PackageGone
+from ...service.webhooks import UnknownWebhook
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("dsr.http")
 
 _STATUS: list[tuple[type[DsrError], int]] = [
     (UnknownRequest, 404),
+    (PackageGone, 410),
     (UnknownHold, 404),
+    (UnknownWebhook, 404),
     (HoldError, 409),
     (IdempotencyConflict, 409),
     (RequestStateError, 409),
@@ -60,6 +63,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
+    410: "Gone",
     429: "Too Many Requests",
 }
 

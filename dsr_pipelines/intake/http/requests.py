@@ -7,10 +7,15 @@ that does not exist.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from ...core.errors import DsrError
@@ -36,6 +41,7 @@ PROBLEMS = {
     401: {"description": "no valid API key"},
     403: {"description": "the key lacks the scope"},
     404: {"description": "no such request (or another tenant's)"},
+    410: {"description": "gone: deleted after its period, or its subject was erased since"},
     409: {"description": "the request's state, or the Idempotency-Key, does not allow it"},
     413: {"description": "the body is too large"},
     429: {"description": "over the key's rate; see Retry-After"},
@@ -165,3 +171,32 @@ def extend(
     service.of_tenant(ws, who.tenant, request_id)
     service.extend(ws, request_id, body.by, body.reason, who.actor)
     return Receipt.of(service.of_tenant(ws, who.tenant, request_id))
+
+
+@router.get(
+    "/{request_id}/package",
+    responses={
+        **PROBLEMS,
+        200: {"content": {"application/zip": {}}, "description": "the package: its files and manifest.json"},
+        410: {"description": "past its download period, or its subject was erased since: deleted"},
+    },
+    response_class=FileResponse,
+)
+def package(request: Request, request_id: int, who: Principal = Depends(controller("requests:read"))):
+    """A completed access request's package as a zip: JSON and Parquet per collection and
+    manifest.json with each file's SHA-256. Available for the project's `package_days` after
+    completion; then deleted."""
+    ws = request.app.state.ws
+    service.of_tenant(ws, who.tenant, request_id)
+    folder = Path(tempfile.mkdtemp(prefix="dsr-package-"))
+    try:
+        service.export(ws, request_id, folder / "package", who.actor)
+        archive = shutil.make_archive(str(folder / f"request-{request_id}"), "zip", folder / "package")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    # The decrypted files live only while this answer streams.
+    cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+    return FileResponse(
+        archive, media_type="application/zip", filename=f"request-{request_id}.zip", background=cleanup
+    )

@@ -1,0 +1,63 @@
+"""/v1/webhooks: a controller's callback endpoints and their delivery log; /v1/operator: the dead
+letters every tenant's endpoints left, for the operator to replay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from ...service import webhooks as service
+from ...service.apikeys import Principal
+from .auth import controller, operator
+from .models import Deliveries, Delivery, NewWebhook, WebhookCreated, WebhookView, WebhookViews
+from .requests import PROBLEMS
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+Writer = Annotated[Principal, Depends(controller("requests:write"))]
+Reader = Annotated[Principal, Depends(controller("requests:read"))]
+Operator = Annotated[Principal, Depends(operator())]
+operator_router = APIRouter(prefix="/v1/operator", tags=["operator"])
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, responses=PROBLEMS)
+def add(request: Request, body: NewWebhook, who: Writer) -> WebhookCreated:
+    """Register an endpoint; its signing secret is in this answer only."""
+    made = service.add(request.app.state.ws, who.tenant, str(body.url), who.actor)
+    return WebhookCreated(**WebhookView.of(made.webhook).model_dump(), secret=made.secret)
+
+
+@router.get("", response_model=WebhookViews, responses=PROBLEMS)
+def list_webhooks(request: Request, who: Reader) -> WebhookViews:
+    return WebhookViews(
+        items=[WebhookView.of(h) for h in service.list_webhooks(request.app.state.ws, who.tenant)]
+    )
+
+
+@router.delete("/{webhook_id}", status_code=204, responses=PROBLEMS)
+def remove(request: Request, webhook_id: int, who: Writer) -> Response:
+    """No more callbacks to this endpoint; what was queued for it is dropped."""
+    ws = request.app.state.ws
+    service.of_tenant(ws, who.tenant, webhook_id)
+    service.remove(ws, webhook_id, who.actor)
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Deliveries, responses=PROBLEMS)
+def deliveries(request: Request, webhook_id: int, who: Reader) -> Deliveries:
+    """Every event for this endpoint: its state, attempts and the last answer."""
+    ws = request.app.state.ws
+    service.of_tenant(ws, who.tenant, webhook_id)
+    return Deliveries(items=[Delivery.of(e) for e in service.deliveries(ws, who.tenant, webhook_id)])
+
+
+@operator_router.get("/dead-letters", response_model=Deliveries, responses=PROBLEMS)
+def dead_letters(request: Request, who: Operator) -> Deliveries:
+    """Callbacks that failed every attempt, of every tenant."""
+    return Deliveries(items=[Delivery.of(e) for e in service.dead_letters(request.app.state.ws)])
+
+
+@operator_router.post("/dead-letters/{event_id}/replay", response_model=Delivery, responses=PROBLEMS)
+def replay(request: Request, event_id: int, who: Operator) -> Delivery:
+    """Queue a dead letter again."""
+    return Delivery.of(service.replay(request.app.state.ws, event_id, who.actor))
