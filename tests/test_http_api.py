@@ -177,6 +177,8 @@ def _bodies(person) -> dict[tuple[str, str], dict]:
         ("POST", "/v1/requests/{request_id}/cancel"): {},
         ("POST", "/v1/requests/{request_id}/extend"): {"json": {"by": "P1D", "reason": "r"}},
         ("GET", "/v1/requests/{request_id}/package"): {},
+        ("GET", "/v1/requests/{request_id}/certificate"): {},
+        ("GET", "/v1/tenant/certificate"): {"own": 404},  # globex was not purged
         ("POST", "/v1/holds"): {"json": {"reason": "litigation", "store": "shop", "collection": "orders"}},
         ("GET", "/v1/holds"): {},
         ("POST", "/v1/holds/{hold_id}/release"): {},
@@ -227,6 +229,8 @@ def test_every_route_keeps_tenants_apart(api):
                 # the same answer as for one that never was, but for the number
                 details = [re.sub(r"\d+", "N", a.json()["detail"]) for a in (answer, never)]
                 assert details[0] == details[1], details
+            elif "own" in call:  # the key's own tenant's object, never another's
+                assert answer.status_code == call["own"], (template, answer.text)
             elif method == "GET":  # a list: none of acme's
                 theirs = {"/v1/requests": acme_id, "/v1/holds": hold_id, "/v1/webhooks": webhook_id}[template]
                 assert theirs not in {r["id"] for r in answer.json()["items"]}
@@ -381,3 +385,24 @@ def test_a_package_is_deleted_after_its_download_period(project):
         assert "package_expired" in [e["event"] for e in ws.db.ledger.events(access)]
     finally:
         ws.close()
+
+
+def test_an_erasure_certificate_as_data_and_as_a_page(api):
+    ann = acme_people(api.project)[0]
+    with api.as_(api.acme) as client:
+        erasure = client.post("/v1/requests", json=new(ann, verified=True)).json()["id"]
+        early = client.get(f"/v1/requests/{erasure}/certificate")
+        api.project.cli("run", "--pending")
+        data = client.get(f"/v1/requests/{erasure}/certificate")
+        page = client.get(f"/v1/requests/{erasure}/certificate", headers={"Accept": "text/html"})
+    assert early.status_code == 409 and early.headers["content-type"] == PROBLEM
+    assert data.status_code == 200
+    cert = data.json()
+    assert cert["verification"]["rows_still_found"] == 0
+    assert {e["collection"] for e in cert["erased"]} >= {"customers", "addresses"}
+    assert any(k["why"] for k in cert["kept"])  # orders kept for tax law, with the reason
+    assert [e["event"] for e in cert["ledger"]][:2] == ["submitted", "verified"]
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"Erasure certificate: request {erasure}" in page.text and "<script" not in page.text
+    for text in (data.text, page.text):
+        assert ann.email not in text and ann.name not in text

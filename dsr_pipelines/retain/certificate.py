@@ -29,13 +29,18 @@ def write_certificate(config: Config, db: StateDB, report: PurgeReport, terminat
 
 def refresh_certificate(config: Config, db: StateDB, tenant: str) -> bool:
     """Rewrite a certificate's backups section (as backups age out); False when there is none yet."""
-    path = config.path(".dsr/certificates") / f"tenant-{tenant}.json"
-    if not path.is_file():
+    data = read_certificate(config, tenant)
+    if data is None:
         return False
-    data = json.loads(path.read_text())
     data["backups"] = db.backups.state_of(f"tenant:{tenant}")
     _save(config, data)
     return True
+
+
+def read_certificate(config: Config, tenant: str) -> dict | None:
+    """A tenant's purge certificate as last written; None before its purge."""
+    path = config.path(".dsr/certificates") / f"tenant-{tenant}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _save(config: Config, data: dict) -> None:

@@ -378,3 +378,48 @@ def export(ws: Workspace, request_id: int, out: Path, actor: str) -> dict:
     manifest = write_package(ws.config.export_dir, ws.db.keys, request_id, out)
     ws.db.requests.audit(request_id, "exported", actor, {"files": len(manifest["files"])})
     return manifest
+
+
+def certificate(ws: Workspace, request_id: int) -> dict:
+    """An erasure's certificate: what was erased where (counts), what was kept and why, the probe's
+    verdict, the backups still holding the subject and when each is expected to age out, and the
+    ledger events that prove it (their sequence numbers and hashes). Ids and counts only."""
+    found = status(ws, request_id)
+    record = found.record
+    if record.type != "erasure" or record.state not in ("completed", "partially_completed"):
+        raise NoCertificate(
+            f"request {request_id} is a {record.state} {record.type} request; "
+            "only a completed (or partially completed) erasure has a certificate"
+        )
+    done = [h for h in found.history if h["to_state"] == record.state][-1]
+    events = ws.db.ledger.events(request_id)
+    return {
+        "request_id": record.id,
+        "tenant": record.tenant,
+        "state": record.state,
+        "received_at": record.received_at.isoformat(),
+        "completed_at": done["at"].isoformat(),
+        "erased": [
+            {
+                "store": r.store,
+                "collection": r.collection,
+                "deleted": r.deleted,
+                "masked": r.masked,
+                "older_versions": r.versions,
+            }
+            for r in found.results
+            if r.deleted or r.masked or r.versions
+        ],
+        "kept": [
+            {"store": r.store, "collection": r.collection, "records": r.retained, "why": r.reason}
+            for r in found.results
+            if r.retained
+        ],
+        "verification": {"rows_still_found": (record.probe or {}).get("residual")},
+        "backups": found.backups,
+        "ledger": [{"seq": e["seq"], "event": e["event"], "at": e["at"], "hash": e["hash"]} for e in events],
+    }
+
+
+class NoCertificate(DsrError):
+    """No certificate (yet): not an erasure, not finished, or a tenant not purged."""

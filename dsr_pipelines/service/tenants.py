@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from ..core.durations import parse_duration
 from ..core.errors import DsrError
 from ..retain.archive import expire_archives
-from ..retain.certificate import write_certificate
+from ..retain.certificate import read_certificate, write_certificate
 from ..retain.purge import Purger, PurgeReport
 from ..state.terminations import Termination
 from .workspace import Workspace
@@ -59,3 +59,16 @@ def due_purges(ws: Workspace) -> list[Termination]:
 def expire(ws: Workspace, actor: str, as_of: datetime | None = None) -> int:
     """Delete archived records whose legal obligation has ended by `as_of` (default: now)."""
     return expire_archives(ws.db, ws.connectors, actor, as_of or ws.db.clock())
+
+
+def certificate(ws: Workspace, tenant: str) -> dict:
+    """The tenant's purge certificate: what was removed where, what was archived and why, and the
+    backups still holding its data (kept current as they age out)."""
+    found = read_certificate(ws.config, ws.config.check_tenant(tenant))
+    if found is None:
+        raise NoCertificate(f"tenant {tenant} has not been purged: no certificate yet")
+    return found
+
+
+class NoCertificate(DsrError):
+    pass

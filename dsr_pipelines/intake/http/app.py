@@ -18,7 +18,7 @@ from fastapi_offline import FastAPIOffline
 
 from ...service.webhooks import Retry
 from ...service.workspace import Workspace
-from . import health, holds, problems, requests, webhooks
+from . import certificates, health, holds, problems, requests, webhooks
 from .background import running
 from .guards import AccessLog, BodyLimit, RateLimiter
 
@@ -54,6 +54,7 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(requests.router)
+    app.include_router(certificates.router)
     app.include_router(holds.router)
     app.include_router(webhooks.router)
     app.include_router(webhooks.operator_router)

@@ -21,7 +21,8 @@ from ...core.errors import (
     UnknownRequest,
 )
 from ...service.holds import HoldError, UnknownHold
-from ...service.requests import IdempotencyConflict, PackageGone
+from ...service.requests import IdempotencyConflict, NoCertificate, PackageGone
+from ...service.tenants import NoCertificate as NoTenantCertificate
 from ...service.webhooks import UnknownWebhook
 
 MEDIA_TYPE = "application/problem+json"
@@ -30,6 +31,8 @@ log = logging.getLogger("dsr.http")
 _STATUS: list[tuple[type[DsrError], int]] = [
     (UnknownRequest, 404),
     (PackageGone, 410),
+    (NoCertificate, 409),
+    (NoTenantCertificate, 404),
     (UnknownHold, 404),
     (UnknownWebhook, 404),
     (HoldError, 409),
