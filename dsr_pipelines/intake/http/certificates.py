@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from ...service import requests, tenants
 from ...service.apikeys import Principal
 from .auth import controller
+from .models import Id
 from .pages import erasure_certificate
 from .requests import PROBLEMS
 
@@ -25,7 +26,7 @@ def _wants_html(request: Request) -> bool:
 
 
 @router.get("/v1/requests/{request_id}/certificate", responses={**PROBLEMS, **BOTH})
-def erasure(request: Request, request_id: int, who: Reader):
+def erasure(request: Request, request_id: Id, who: Reader):
     """What was erased where, what was kept and why, the probe's verdict, the backups still holding
     the subject, and the ledger events that prove it (erasures that completed)."""
     ws = request.app.state.ws

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from ...service import holds as service
 from ...service.apikeys import Principal
 from .auth import controller
-from .models import HoldView, HoldViews, NewHold
+from .models import HoldView, HoldViews, Id, NewHold
 from .requests import PROBLEMS
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
@@ -36,7 +36,7 @@ def list_holds(request: Request, who: Principal = Depends(controller("holds:read
 
 
 @router.post("/{hold_id}/release", response_model=HoldView, responses=PROBLEMS)
-def release(request: Request, hold_id: int, who: Principal = Depends(controller("holds:write"))) -> HoldView:
+def release(request: Request, hold_id: Id, who: Principal = Depends(controller("holds:write"))) -> HoldView:
     """Release a hold: the requests it deferred run again."""
     ws = request.app.state.ws
     service.of_tenant(ws, who.tenant, hold_id)

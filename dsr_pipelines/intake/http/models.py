@@ -3,16 +3,33 @@ counts; never an identity, not even the one a controller just sent."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from ...service.holds import Hold
 from ...service.requests import RequestRecord, RequestStatus
 from ...service.webhooks import Queued, Webhook
 
 RequestType = Literal["access", "erasure", "restriction", "lift-restriction"]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return _utc(moment).replace(tzinfo=None)
+
+
+# Out: the state database's times (UTC, kept without a zone) with their zone, RFC 3339 as OpenAPI's
+# date-time wants. In: any zone (none means UTC), as the database keeps them.
+Utc = Annotated[datetime, AfterValidator(_utc)]
+Instant = Annotated[datetime, AfterValidator(_naive_utc)]
+# Ids in paths: what the state database's integer keys can hold (a larger one is a 422, not a 500).
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class Identity(BaseModel):
@@ -42,8 +59,8 @@ class Receipt(BaseModel):
     id: int
     type: str
     state: str
-    received_at: datetime
-    due_at: datetime
+    received_at: Utc
+    due_at: Utc
     external_ref: str | None = None
 
     @classmethod
@@ -77,24 +94,24 @@ class StoreOutcome(BaseModel):
 class Backup(BaseModel):
     store: str
     name: str
-    taken_at: datetime
-    expected_gone_by: datetime
-    gone_at: datetime | None = None
+    taken_at: Utc
+    expected_gone_by: Utc
+    gone_at: Utc | None = None
 
 
 class Backups(BaseModel):
     state: str
-    since: datetime
+    since: Utc
     backups: list[Backup]
 
 
 class Change(BaseModel):
-    at: datetime
+    at: Utc
     state: str
 
 
 class RequestDetail(Receipt):
-    updated_at: datetime
+    updated_at: Utc
     note: str | None = None
     probe_residual: int | None = Field(default=None, description="erasures: rows the probe still found")
     stores: dict[str, StoreOutcome] = {}
@@ -173,7 +190,7 @@ class NewHold(BaseModel):
     identity: Identity | None = None
     store: str | None = Field(default=None, max_length=100)
     collection: str | None = Field(default=None, max_length=200)
-    until: datetime | None = None
+    until: Instant | None = None
 
 
 class HoldView(BaseModel):
@@ -182,9 +199,9 @@ class HoldView(BaseModel):
     identity_kind: str | None = None
     store: str | None = None
     collection: str | None = None
-    until: datetime | None = None
-    created_at: datetime
-    released_at: datetime | None = None
+    until: Utc | None = None
+    created_at: Utc
+    released_at: Utc | None = None
 
     @classmethod
     def of(cls, hold: Hold, now: datetime) -> HoldView:
@@ -214,7 +231,7 @@ class NewWebhook(BaseModel):
 class WebhookView(BaseModel):
     id: int
     url: str
-    created_at: datetime
+    created_at: Utc
 
     @classmethod
     def of(cls, hook: Webhook) -> WebhookView:
@@ -239,8 +256,8 @@ class Delivery(BaseModel):
     attempts: int
     last_status: int | None = None
     last_error: str | None = None
-    created_at: datetime
-    delivered_at: datetime | None = None
+    created_at: Utc
+    delivered_at: Utc | None = None
 
     @classmethod
     def of(cls, e: Queued) -> Delivery:

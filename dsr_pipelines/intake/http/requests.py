@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +22,7 @@ from ...service import requests as service
 from ...service.apikeys import Principal
 from ...service.requests import STATES, Submission
 from .auth import controller
-from .models import Extension, NewRequest, Page, Receipt, Receipts, RequestDetail
+from .models import Extension, Id, Instant, NewRequest, Page, Receipt, Receipts, RequestDetail
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 IdempotencyKey = Annotated[
@@ -120,7 +119,7 @@ def _array_entries(text: str) -> list[tuple[str, NewRequest | str]]:
 
 @router.get("/{request_id}", response_model=RequestDetail, responses=PROBLEMS)
 def follow(
-    request: Request, request_id: int, who: Principal = Depends(controller("requests:read"))
+    request: Request, request_id: Id, who: Principal = Depends(controller("requests:read"))
 ) -> RequestDetail:
     """State, due date, what each store did (counts and reasons), the probe's verdict, and the
     backups still holding erased data with when each is expected to age out."""
@@ -133,7 +132,7 @@ def follow(
 def list_requests(
     request: Request,
     state: Annotated[str | None, Query(description=f"one of: {', '.join(STATES)}")] = None,
-    due_before: Annotated[datetime | None, Query(description="unfinished requests due before it")] = None,
+    due_before: Annotated[Instant | None, Query(description="unfinished requests due before it")] = None,
     cursor: Annotated[str | None, Query(description="from the previous page's next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     who: Principal = Depends(controller("requests:read")),
@@ -154,7 +153,7 @@ def list_requests(
 
 @router.post("/{request_id}/cancel", response_model=Receipt, responses=PROBLEMS)
 def cancel(
-    request: Request, request_id: int, who: Principal = Depends(controller("requests:write"))
+    request: Request, request_id: Id, who: Principal = Depends(controller("requests:write"))
 ) -> Receipt:
     """Withdraw a request that has not started; its identities are removed at once."""
     ws = request.app.state.ws
@@ -164,7 +163,7 @@ def cancel(
 
 @router.post("/{request_id}/extend", response_model=Receipt, responses=PROBLEMS)
 def extend(
-    request: Request, request_id: int, body: Extension, who: Principal = Depends(controller("requests:write"))
+    request: Request, request_id: Id, body: Extension, who: Principal = Depends(controller("requests:write"))
 ) -> Receipt:
     """Push the due date back, with a reason: two months at most in all (GDPR Art. 12(3))."""
     ws = request.app.state.ws
@@ -182,7 +181,7 @@ def extend(
     },
     response_class=FileResponse,
 )
-def package(request: Request, request_id: int, who: Principal = Depends(controller("requests:read"))):
+def package(request: Request, request_id: Id, who: Principal = Depends(controller("requests:read"))):
     """A completed access request's package as a zip: JSON and Parquet per collection and
     manifest.json with each file's SHA-256. Available for the project's `package_days` after
     completion; then deleted."""

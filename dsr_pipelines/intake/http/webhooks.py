@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from ...service import webhooks as service
 from ...service.apikeys import Principal
 from .auth import controller, operator
-from .models import Deliveries, Delivery, NewWebhook, WebhookCreated, WebhookView, WebhookViews
+from .models import Deliveries, Delivery, Id, NewWebhook, WebhookCreated, WebhookView, WebhookViews
 from .requests import PROBLEMS
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -35,7 +35,7 @@ def list_webhooks(request: Request, who: Reader) -> WebhookViews:
 
 
 @router.delete("/{webhook_id}", status_code=204, responses=PROBLEMS)
-def remove(request: Request, webhook_id: int, who: Writer) -> Response:
+def remove(request: Request, webhook_id: Id, who: Writer) -> Response:
     """No more callbacks to this endpoint; what was queued for it is dropped."""
     ws = request.app.state.ws
     service.of_tenant(ws, who.tenant, webhook_id)
@@ -44,7 +44,7 @@ def remove(request: Request, webhook_id: int, who: Writer) -> Response:
 
 
 @router.get("/{webhook_id}/deliveries", response_model=Deliveries, responses=PROBLEMS)
-def deliveries(request: Request, webhook_id: int, who: Reader) -> Deliveries:
+def deliveries(request: Request, webhook_id: Id, who: Reader) -> Deliveries:
     """Every event for this endpoint: its state, attempts and the last answer."""
     ws = request.app.state.ws
     service.of_tenant(ws, who.tenant, webhook_id)
@@ -58,6 +58,6 @@ def dead_letters(request: Request, who: Operator) -> Deliveries:
 
 
 @operator_router.post("/dead-letters/{event_id}/replay", response_model=Delivery, responses=PROBLEMS)
-def replay(request: Request, event_id: int, who: Operator) -> Delivery:
+def replay(request: Request, event_id: Id, who: Operator) -> Delivery:
     """Queue a dead letter again."""
     return Delivery.of(service.replay(request.app.state.ws, event_id, who.actor))
