@@ -2,7 +2,19 @@
 
 import sys
 
-from . import access, discovery, erasure, intake, lake, lake_erasure, objects, objects_erasure, scaling, sweep
+from . import (
+    access,
+    api,
+    discovery,
+    erasure,
+    intake,
+    lake,
+    lake_erasure,
+    objects,
+    objects_erasure,
+    scaling,
+    sweep,
+)
 
 BENCHMARKS = {
     "erasure": erasure.main,
@@ -15,6 +27,7 @@ BENCHMARKS = {
     "objects-erasure": objects_erasure.main,
     "sweep": sweep.main,
     "intake": intake.main,
+    "api": api.main,
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:

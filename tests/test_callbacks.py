@@ -5,7 +5,9 @@ due date."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +127,15 @@ def test_reminders_and_escalations_are_sent_once_per_due_date(project, hook):
         assert kinds.count("request.deadline_reminder") == 2 and kinds.count("request.overdue") == 1
     finally:
         ws.close()
+
+
+def test_the_readmes_snippet_checks_a_signature():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    snippet = readme.split("To check a callback:\n\n```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(snippet, scope)  # the controllers' copy-paste, as written
+    body = '{"type": "request.state_changed"}'
+    header = webhooks.signature("whsec_x", body, int(time.time()))
+    assert scope["genuine"]("whsec_x", body.encode(), header)
+    assert not scope["genuine"]("whsec_y", body.encode(), header)
+    assert not scope["genuine"]("whsec_x", body.encode(), webhooks.signature("whsec_x", body, 1000))
