@@ -7,6 +7,13 @@ flight; a share (`--retries`) is sent twice with the same Idempotency-Key, as a 
 would. Afterwards the state database must hold exactly one request per key: none lost, none twice.
 Prints submissions per second and the latency of each call (p50, p99). The server's rate limit is
 raised for the run (it would otherwise answer 429, which is what it is for).
+
+Two loads in turn. The Python client (httpx) sends the calls above and checks each key's answer:
+every key got one request, whatever the retries. Then `wrk` (Debian's package, when installed)
+presses for `--seconds` with `api_load.lua`: throughput and latency, since a Python client on the
+same two cores spends more time making calls than the server answering them (httpx reached about
+320 calls/s against `/health`, which answers 2,800/s to wrk). Afterwards the state database must
+hold one request per remembered key.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import asyncio
 import base64
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenants", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--retries", type=float, default=0.1, help="share of requests sent twice")
+    parser.add_argument("--seconds", type=int, default=20, help="how long wrk presses")
     args = parser.parse_args(argv)
     os.environ.setdefault("DSR_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -100,18 +110,54 @@ def main(argv: list[str] | None = None) -> None:
     server = apiserver.start(config, "--rate", "1000000", "--burst", "1000000", "--deliver-every", "0")
     try:
         took, latencies, ids = asyncio.run(_load(server.base_url, calls, args.concurrency))
+        pressed = _wrk(server.base_url, list(tokens.values()), args) if shutil.which("wrk") else None
     finally:
         server.stop()
     with Dsr(config, actor="bench") as dsr:
         stored = len(dsr.list_requests())
+        remembered = dsr.ws.db.idempotency.count()
     twice = sum(1 for v in ids.values() if len(v) > 1)
-    quantiles = statistics.quantiles(latencies, n=100)
-    p50, p99 = statistics.median(latencies), quantiles[98]
-    rate = len(calls) / took
+    p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
     retried = len(calls) - args.requests
-    print(f"{len(calls):,} calls ({retried:,} retries of the same key) from {args.tenants} tenants,")
-    print(f"  {args.concurrency} in flight, in {took:.1f}s: {rate:,.0f} calls/s (aim >= {AIM_RATE}/s)")
-    print(f"  latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms (aim p99 < {AIM_P99 * 1000:.0f} ms)")
-    lost = args.requests - len(ids)
-    print(f"  stored {stored:,} requests for {args.requests:,} keys: lost {lost}, twice {twice}")
-    assert stored == args.requests == len(ids) and twice == 0, "a request was lost or made twice"
+    print(
+        f"Python client (httpx): {len(calls):,} calls ({retried:,} repeating a key), {args.tenants} tenants,"
+    )
+    print(
+        f"  {args.concurrency} in flight, {took:.1f}s: {len(calls) / took:,.0f} calls/s, p50 {ms(p50)}, p99 {ms(p99)}"
+    )
+    print(f"  {args.requests:,} keys: lost {args.requests - len(ids)}, twice {twice}")
+    if pressed is not None:
+        keys, answers, seconds, w50, w99, refused = pressed
+        print(
+            f"wrk: {answers:,} calls for {keys:,} keys in {seconds:.1f}s: {answers / seconds:,.0f} calls/s "
+            f"(aim >= {AIM_RATE}/s), p50 {ms(w50)}, p99 {ms(w99)} (aim < {ms(AIM_P99)}), refused {refused}"
+        )
+    else:
+        print("wrk: not installed (apt-get install wrk); the Python client's figures measure the client too")
+    print(f"state database: {stored:,} requests, {remembered:,} keys remembered (one request per key)")
+    assert len(ids) == args.requests and twice == 0, "a request was lost or made twice"
+    assert stored == remembered, "a request without its key: a retry made a second request"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _wrk(base_url: str, tokens: list[str], args) -> tuple[int, int, float, float, float, int]:
+    """(keys, calls answered, seconds, p50, p99, answers other than 201) of `--seconds` of wrk."""
+    every = max(2, round(1 / args.retries)) if args.retries else 10**9
+    preamble = f"TOKENS = {{{', '.join(repr(t) for t in tokens)}}}\nRETRY_EVERY = {every}\n"
+    script = Path(tempfile.mkdtemp()) / "load.lua"
+    script.write_text(preamble + (Path(__file__).parent / "api_load.lua").read_text())
+    command = ["wrk", "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "-s", str(script), base_url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    fields = next(x for x in out.splitlines() if x.startswith("KEYS ")).split()
+    f = dict(zip(fields[::2], fields[1::2], strict=True))
+    return (
+        int(f["KEYS"]),
+        int(f["CALLS"]),
+        float(f["SECONDS"]),
+        float(f["P50"]),
+        float(f["P99"]),
+        int(f["OTHER"]),
+    )

@@ -6,6 +6,7 @@ routes come from the app's own OpenAPI, so a new route without a case here fails
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -16,7 +17,9 @@ from datetime import timedelta
 
 import pytest
 
+from dsr_pipelines.core.errors import AccessDenied
 from dsr_pipelines.intake.api import Dsr
+from dsr_pipelines.intake.http.auth import KeyCache
 from dsr_pipelines.service import requests
 from dsr_pipelines.service.workspace import Workspace
 
@@ -51,7 +54,7 @@ def _keys(project) -> dict[str, str]:
 @pytest.fixture
 def api(project):
     keys = _keys(project)
-    server = apiserver.start(project.config_path)
+    server = apiserver.start(project.config_path, "--key-cache", "0")  # a revocation applies at once
     try:
         yield Api(server, project, **keys)
     finally:
@@ -406,3 +409,23 @@ def test_an_erasure_certificate_as_data_and_as_a_page(api):
     assert f"Erasure certificate: request {erasure}" in page.text and "<script" not in page.text
     for text in (data.text, page.text):
         assert ann.email not in text and ann.name not in text
+
+
+def test_a_revoked_key_is_refused_once_the_key_cache_forgets_it(project):
+    """The API remembers a checked key for a moment (`--key-cache`): a revocation applies within it."""
+    token = _keys(project)["acme"]
+    now = [0.0]
+    ws = Workspace.open(project.config_path)
+    try:
+        cache = KeyCache(ws, ttl=2.0, clock=lambda: now[0])
+        assert asyncio.run(cache.principal(token)).tenant == "acme"
+        with Dsr(project.config_path, actor="ops") as dsr:
+            dsr.revoke_api_key(token.removeprefix("dsr_").split(".")[0])
+        assert asyncio.run(cache.principal(token)).tenant == "acme"  # still remembered
+        now[0] = 2.5
+        with pytest.raises(AccessDenied):
+            asyncio.run(cache.principal(token))
+        with pytest.raises(AccessDenied):  # a refusal is never remembered as a success
+            asyncio.run(cache.principal(token + "x"))
+    finally:
+        ws.close()

@@ -20,9 +20,9 @@ from ..core.errors import DsrError, IdentityError, RequestStateError, UnknownReq
 from ..core.identities import Identity, parse_pair
 from ..core.yamlfile import validated
 from ..plan.package import discard_package, write_package
-from ..state.idempotency import IdempotencyKey
+from ..state.idempotency import IdempotencyKey, Remembered
 from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
-from ..state.requests import RUNNABLE, TRANSITIONS, NewRequest, RequestRecord
+from ..state.requests import RUNNABLE, TRANSITIONS, NewRequest, RequestRecord, Submitted
 from ..state.results import COUNTS as COUNTS
 from ..state.results import CollectionResult, SkippedItem
 from .workspace import Workspace
@@ -155,6 +155,62 @@ def submit_entries(
     """All the entries' requests in one transaction, or none (SubmissionError lists every problem
     by its place). With `idempotency_key` (a controller's retry of one call), the same key and the
     same requests return what the first call made; the same key with other requests is refused."""
+    (outcome,) = submit_calls(ws, [Call(list(entries), actor, idempotency_key)])
+    if isinstance(outcome, DsrError):
+        raise outcome
+    return outcome
+
+
+@dataclass(frozen=True)
+class Call:
+    """One caller's submission: its entries (all or none of them), who, and its Idempotency-Key."""
+
+    entries: list[Entry]
+    actor: str
+    idempotency_key: str | None = None
+
+
+def submit_calls(ws: Workspace, calls: Sequence[Call]) -> list[list[RequestRecord] | DsrError]:
+    """Several callers' submissions stored in one transaction (the API groups concurrent calls: one
+    commit and one ledger append for all), each still all-or-nothing on its own: per call, its
+    requests, or the error that refused it (SubmissionError, IdempotencyConflict)."""
+    outcomes: list[list[int] | DsrError | None] = [None] * len(calls)
+    pending: dict[int, Submitted] = {}
+    keys_seen: set[tuple[str, str]] = set()
+    later: dict[int, Submitted] = {}  # a key a second time in this batch: once the first is stored
+    for i, call in enumerate(calls):
+        try:
+            ready = _checked(ws, call.entries)
+            idem = None
+            if call.idempotency_key is not None:
+                idem = _idempotency(ws, [e for _, e in call.entries], call.idempotency_key)
+                earlier = _remembered(ws, idem)
+                if earlier is not None:
+                    outcomes[i] = _replayed(earlier, idem)
+                    continue
+                if (idem.tenant, idem.key_ref) in keys_seen:
+                    later[i] = Submitted(ready, call.actor, idem)
+                    continue
+                keys_seen.add((idem.tenant, idem.key_ref))
+            pending[i] = Submitted(ready, call.actor, idem)
+        except DsrError as exc:
+            outcomes[i] = exc
+    if pending:
+        try:
+            stored = ws.db.requests.submit_groups(list(pending.values()))
+            outcomes_of = dict(zip(pending, stored, strict=True))
+        except sa.exc.IntegrityError:  # a key another process stored meanwhile
+            outcomes_of = {i: _after_race(ws, group) for i, group in pending.items()}
+        for i, outcome in outcomes_of.items():
+            outcomes[i] = outcome
+    for i, group in later.items():
+        outcomes[i] = _after_race(ws, group)
+    held = [x for o in outcomes if isinstance(o, list) for x in o]
+    records = {r.id: r for r in ws.db.requests.get_many(held)} if held else {}
+    return [[records[x] for x in o] if isinstance(o, list) else o for o in outcomes]
+
+
+def _checked(ws: Workspace, entries: Sequence[Entry]) -> list[NewRequest]:
     ready, problems = [], []
     for place, entry in entries:
         try:
@@ -167,20 +223,32 @@ def submit_entries(
         raise SubmissionError(problems, len(entries))
     if not ready:
         raise DsrError("no requests to submit")
-    if idempotency_key is None:
-        return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor))
-    idem = _idempotency(ws, [e for _, e in entries], idempotency_key)
-    earlier = ws.db.idempotency.find(idem.tenant, idem.key_ref)
-    if earlier is None:
-        try:
-            return ws.db.requests.get_many(ws.db.requests.submit_many(ready, actor, idem))
-        except sa.exc.IntegrityError:  # a retry with the same key stored its requests meanwhile
-            earlier = ws.db.idempotency.find(idem.tenant, idem.key_ref)
-            if earlier is None:
-                raise
+    return ready
+
+
+def _replayed(earlier: Remembered, idem: IdempotencyKey) -> list[int] | DsrError:
     if earlier.body_ref != idem.body_ref:
-        raise IdempotencyConflict("this Idempotency-Key was used for other requests: use a new key")
-    return ws.db.requests.get_many(earlier.request_ids)
+        return IdempotencyConflict("this Idempotency-Key was used for other requests: use a new key")
+    return earlier.request_ids
+
+
+def _after_race(ws: Workspace, group: Submitted) -> list[int] | DsrError:
+    """A call whose key another call stored first (in another process, or earlier in this batch):
+    what that one made, or a conflict; when that one was refused after all, this one on its own."""
+    for attempt in (1, 2):
+        earlier = _remembered(ws, group.idempotency)
+        if earlier is not None:
+            return _replayed(earlier, group.idempotency)
+        try:
+            return ws.db.requests.submit_groups([group])[0]
+        except sa.exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def _remembered(ws: Workspace, idem: IdempotencyKey | None) -> Remembered | None:
+    return ws.db.idempotency.find(idem.tenant, idem.key_ref) if idem is not None else None
 
 
 def _idempotency(ws: Workspace, submissions: Sequence[Submission], key: str) -> IdempotencyKey:

@@ -45,6 +45,10 @@ class Idempotency:
             ).first()
         return Remembered(row.body_ref, json.loads(row.request_ids)) if row else None
 
+    def count(self) -> int:
+        with self.db.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(idempotency_t)).scalar_one()
+
     def remember(self, conn: sa.Connection, key: IdempotencyKey, request_ids: list[int], now) -> None:
         """In the caller's transaction (the one storing the requests); a key used already raises
         IntegrityError and rolls the submission back."""

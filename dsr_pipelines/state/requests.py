@@ -78,6 +78,16 @@ class NewRequest:
 
 
 @dataclass(frozen=True)
+class Submitted:
+    """One caller's requests, stored with the others of a batch: who submitted them, and the
+    Idempotency-Key to remember for them."""
+
+    requests: list[NewRequest]
+    actor: str
+    idempotency: IdempotencyKey | None = None
+
+
+@dataclass(frozen=True)
 class Conclusion:
     """How a run ends a request: its final state, why, and (erasures) the probe's verdict."""
 
@@ -132,6 +142,13 @@ class Requests:
         """Store the requests in one transaction, all or none: their rows, encrypted identities and
         transitions in bulk, their ledger events in one append. Returns their ids, in order. With
         `idempotency`, the key is remembered in the same transaction (IntegrityError: used already)."""
+        return self.submit_groups([Submitted(list(new), actor, idempotency)])[0]
+
+    def submit_groups(self, groups: Sequence[Submitted]) -> list[list[int]]:
+        """Several callers' submissions in one transaction (one commit, one ledger append): each
+        group's requests with its actor, its idempotency key remembered. Returns each group's ids."""
+        new = [r for g in groups for r in g.requests]
+        actors = [g.actor for g in groups for _ in g.requests]
         for request in new:
             request.check()
         now = self.db.clock()
@@ -139,8 +156,9 @@ class Requests:
         unique = [sorted(set(r.identities)) for r in new]
         refs = [[keys.subject_ref(i) for i in idents] for idents in unique]
         with self.db.engine.begin() as conn:
-            ids = (
-                conn.execute(
+            ids = [
+                int(i)
+                for i in conn.execute(
                     sa.insert(requests_t).returning(requests_t.c.id, sort_by_parameter_order=True),
                     [
                         {
@@ -155,10 +173,8 @@ class Requests:
                         }
                         for r in new
                     ],
-                )
-                .scalars()
-                .all()
-            )
+                ).scalars()
+            ]
             conn.execute(
                 sa.insert(identities_t),
                 [
@@ -177,7 +193,7 @@ class Requests:
                 sa.insert(transitions_t),
                 [
                     {"request_id": i, "at": now, "actor": actor, "from_state": None, "to_state": "received"}
-                    for i in ids
+                    for i, actor in zip(ids, actors, strict=True)
                 ],
             )
             self.db.ledger.append_many(
@@ -192,15 +208,25 @@ class Requests:
                         its_refs,
                         {"type": r.type, "identity_kinds": sorted({i.kind for i in idents})},
                     )
-                    for request_id, r, idents, its_refs in zip(ids, new, unique, refs, strict=True)
+                    for request_id, r, idents, its_refs, actor in zip(
+                        ids, new, unique, refs, actors, strict=True
+                    )
                 ],
             )
-            verified = [(i, "verified", None) for i, r in zip(ids, new, strict=True) if r.verified]
-            if verified:
+            by_actor: dict[str, list] = {}
+            for i, r, actor in zip(ids, new, actors, strict=True):
+                if r.verified:
+                    by_actor.setdefault(actor, []).append((i, "verified", None))
+            for actor, verified in by_actor.items():
                 self._transition_many(conn, verified, actor, now)
-            if idempotency is not None:
-                self.db.idempotency.remember(conn, idempotency, [int(i) for i in ids], now)
-        return [int(i) for i in ids]
+            out, at = [], 0
+            for g in groups:
+                mine = ids[at : at + len(g.requests)]
+                at += len(g.requests)
+                if g.idempotency is not None:
+                    self.db.idempotency.remember(conn, g.idempotency, mine, now)
+                out.append(mine)
+        return out
 
     def verify(self, request_id: int, actor: str) -> None:
         self.transition(request_id, "verified", actor)

@@ -18,6 +18,9 @@ def serve(
     rate: float = typer.Option(50.0, "--rate", help="calls a second per API key, steady"),
     burst: int = typer.Option(200, "--burst", help="calls an API key may make at once"),
     max_body: int = typer.Option(1_000_000, "--max-body", help="largest request body, in bytes"),
+    key_cache: float = typer.Option(
+        2.0, "--key-cache", help="seconds a checked key is remembered; a revocation applies within it"
+    ),
     deliver_every: float = typer.Option(
         5.0,
         "--deliver-every",
@@ -37,7 +40,7 @@ def serve(
     with project() as dsr:  # the project must open before the server says it is up
         config_path = dsr.config_path
     retry = Retry(base=timedelta(seconds=retry_base), attempts=attempts)
-    limits = Limits(max_body, rate, burst, deliver_every, retry)
+    limits = Limits(max_body, rate, burst, key_cache, deliver_every, retry)
     app = create_app(config_path, limits)
     # uvicorn's own access log would print query strings; the API logs ids only (dsr.http.access).
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", log_config=LOGGING)

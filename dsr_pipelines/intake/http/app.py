@@ -19,7 +19,9 @@ from fastapi_offline import FastAPIOffline
 from ...service.webhooks import Retry
 from ...service.workspace import Workspace
 from . import certificates, health, holds, problems, requests, webhooks
+from .auth import KeyCache
 from .background import running
+from .batching import Submitter
 from .guards import AccessLog, BodyLimit, RateLimiter
 
 
@@ -28,6 +30,7 @@ class Limits:
     body_bytes: int = 1_000_000  # a bulk submission of about 5,000 requests
     rate: float = 50.0  # calls a second per key, steady
     burst: int = 200  # calls a key may make at once
+    key_cache: float = 2.0  # seconds a checked key is remembered (a revocation takes effect within it)
     deliver_every: float = 5.0  # seconds between background passes: callbacks, package expiry (0: none)
     retry: Retry = Retry()
 
@@ -38,10 +41,13 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
         ws = Workspace.open(config_path)
         _ = ws.db, ws.datamap  # opened before the first call, not raced for by two
         app.state.ws = ws
+        app.state.submitter = Submitter(ws)
+        app.state.keys = KeyCache(ws, limits.key_cache)
         try:
             with running(ws, limits.deliver_every, limits.retry):
                 yield
         finally:
+            app.state.submitter.close()
             ws.close()
 
     app = FastAPIOffline(

@@ -6,6 +6,7 @@ that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -15,12 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 from ...core.errors import DsrError
 from ...service import requests as service
 from ...service.apikeys import Principal
-from ...service.requests import STATES, Submission
+from ...service.requests import STATES, Call, Submission
 from .auth import controller
 from .models import Extension, Id, Instant, NewRequest, Page, Receipt, Receipts, RequestDetail
 
@@ -58,15 +58,15 @@ def _submission(who: Principal, body: NewRequest) -> Submission:
 
 
 @router.post("", status_code=201, response_model=Receipt, responses=PROBLEMS)
-def submit(
+async def submit(
     request: Request,
     body: NewRequest,
     idempotency_key: IdempotencyKey = None,
     who: Principal = Depends(controller("requests:write")),
 ) -> Receipt:
     """Submit one request; the receipt has its id, state and due date."""
-    ws = request.app.state.ws
-    (record,) = service.submit_many(ws, [_submission(who, body)], who.actor, idempotency_key)
+    call = Call([("request 1", _submission(who, body))], who.actor, idempotency_key)
+    (record,) = await asyncio.wrap_future(request.app.state.submitter.submit(call))
     return Receipt.of(record)
 
 
@@ -102,8 +102,8 @@ async def submit_bulk(
     else:
         entries = _array_entries(text)
     ready = [(place, _submission(who, e) if isinstance(e, NewRequest) else e) for place, e in entries]
-    ws = request.app.state.ws
-    records = await run_in_threadpool(service.submit_entries, ws, ready, who.actor, idempotency_key)
+    call = Call(ready, who.actor, idempotency_key)
+    records = await asyncio.wrap_future(request.app.state.submitter.submit(call))
     return Receipts(items=[Receipt.of(r) for r in records])
 
 
