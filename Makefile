@@ -20,7 +20,9 @@ $(VENV)/.dev: pyproject.toml
 demo: $(VENV)/.demo
 	$(VENV)/bin/dsr demo
 
+# The console's test renders it in Debian's Chromium; installed here when missing (as root).
 test: $(VENV)/.dev
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null || true
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
@@ -28,5 +30,7 @@ $(VENV)/.bench: pyproject.toml $(VENV)/.dev
 	$(PY) -m pip install -q -e '.[bench]'
 	touch $@
 
+# bench/api.py presses the HTTP API with Debian's wrk (a Python client would measure itself).
 bench: $(VENV)/.bench
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null || true
 	$(PY) -m bench

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from ..core.durations import parse_duration
 from ..core.errors import AccessDenied, DsrError
@@ -137,3 +138,41 @@ def authenticate(ws: Workspace, token: str | None) -> Principal:
     if not record.valid_at(ws.db.clock()):
         raise denied
     return Principal(record.id, record.tenant, record.scopes)
+
+
+# -- the operator console: a browser has no bearer key to send -----------------------------------
+
+TICKET_MINUTES = 5  # a link `dsr console` prints works this long
+SESSION_HOURS = 8  # the cookie the link gives
+
+
+def _signed(ws: Workspace, label: str, lifetime: timedelta) -> str:
+    expires = int((ws.db.clock() + lifetime).replace(tzinfo=UTC).timestamp())
+    payload = f"{expires}.{secrets.token_hex(8)}"
+    return f"{payload}.{ws.db.keys.keyed_ref(label, payload.encode())}"
+
+
+def _valid(ws: Workspace, label: str, token: str | None) -> bool:
+    parts = (token or "").split(".")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return False
+    expected = ws.db.keys.keyed_ref(label, f"{parts[0]}.{parts[1]}".encode())
+    now = ws.db.clock().replace(tzinfo=UTC).timestamp()
+    return hmac.compare_digest(expected, parts[2]) and now < int(parts[0])
+
+
+def console_ticket(ws: Workspace, actor: str) -> str:
+    """A short-lived ticket for the operator console's link (audited: who opened it, when)."""
+    ws.db.ledger.record(at=ws.db.clock(), actor=actor, event="console_ticket", details={})
+    return _signed(ws, "console-ticket", timedelta(minutes=TICKET_MINUTES))
+
+
+def console_session(ws: Workspace, ticket: str | None) -> str:
+    """A session for a valid ticket (the console's cookie); AccessDenied otherwise."""
+    if not _valid(ws, "console-ticket", ticket):
+        raise AccessDenied("this console link is not valid (or expired): run dsr console for a new one")
+    return _signed(ws, "console-session", timedelta(hours=SESSION_HOURS))
+
+
+def console_allowed(ws: Workspace, session: str | None) -> bool:
+    return _valid(ws, "console-session", session)

@@ -641,6 +641,25 @@ class Requests:
             ids = list(conn.execute(query).scalars())
         return self.get_many(ids) if ids else []
 
+    def per_day(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """Per day (YYYY-MM-DD) since `since`: requests received, and requests completed (wholly or
+        partially), from the transitions."""
+        day = sa.func.substr(sa.cast(transitions_t.c.at, sa.String), 1, 10)
+        query = (
+            sa.select(day, transitions_t.c.to_state, sa.func.count())
+            .where(
+                transitions_t.c.at >= since,
+                transitions_t.c.to_state.in_(("received", "completed", "partially_completed")),
+            )
+            .group_by(day, transitions_t.c.to_state)
+        )
+        out: dict[str, list[int]] = {}
+        with self.db.engine.connect() as conn:
+            for d, state, n in conn.execute(query):
+                counts = out.setdefault(d, [0, 0])
+                counts[0 if state == "received" else 1] += n
+        return {d: (r, c) for d, (r, c) in sorted(out.items())}
+
     def unfinished(self) -> list[RequestRecord]:
         """Every request not completed, rejected or cancelled: those a deadline still matters for."""
         query = sa.select(requests_t.c.id).where(requests_t.c.state.not_in(FINAL)).order_by(requests_t.c.id)

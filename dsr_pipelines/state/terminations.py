@@ -96,6 +96,11 @@ class Terminations:
             )
         return found
 
+    def all(self) -> list[Termination]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(terminations_t).order_by(terminations_t.c.due_at)).fetchall()
+        return [Termination(**r._mapping) for r in rows]
+
     def due(self, now: datetime | None = None) -> list[Termination]:
         """Terminations whose purge is due and not finished."""
         now = now or self.db.clock()

@@ -37,6 +37,7 @@ app.add_typer(retention.hold_app, name="hold")
 app.add_typer(backups.app, name="backups")
 app.add_typer(tenants.app, name="tenant")
 app.command("serve")(serve.serve)
+app.command("console")(serve.console)
 app.add_typer(serve.apikey_app, name="apikey")
 app.add_typer(serve.webhooks_app, name="webhooks")
 

@@ -59,6 +59,17 @@ LOGGING = {
 }
 
 
+def console(
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="where dsr serve answers"),
+) -> None:
+    """Print a link to the operator console (valid for a few minutes; it signs the browser in)."""
+    from ...service import apikeys
+
+    with project() as dsr:
+        ticket = apikeys.console_ticket(dsr.ws, dsr.actor)
+    typer.echo(f"{url.rstrip('/')}/console/enter?ticket={ticket}")
+
+
 @apikey_app.command("create")
 def create(
     tenant: str = typer.Option(None, "--tenant", help="the controller the key belongs to"),

@@ -18,7 +18,7 @@ from fastapi_offline import FastAPIOffline
 
 from ...service.webhooks import Retry
 from ...service.workspace import Workspace
-from . import certificates, health, holds, problems, requests, webhooks
+from . import certificates, console, health, holds, problems, requests, webhooks
 from .auth import KeyCache
 from .background import running
 from .batching import Submitter
@@ -62,6 +62,7 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
     app.include_router(requests.router)
     app.include_router(certificates.router)
     app.include_router(holds.router)
+    app.include_router(console.router)
     app.include_router(webhooks.router)
     app.include_router(webhooks.operator_router)
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
