@@ -190,6 +190,7 @@ def _bodies(person) -> dict[tuple[str, str], dict]:
         ("DELETE", "/v1/webhooks/{webhook_id}"): {},
         ("GET", "/v1/webhooks/{webhook_id}/deliveries"): {},
         ("GET", "/v1/operator/dead-letters"): {"operator": True},
+        ("GET", "/v1/operator/requests"): {"operator": True},
         ("POST", "/v1/operator/dead-letters/{event_id}/replay"): {"operator": True},
         ("GET", "/health"): {"open": True},
         ("GET", "/ready"): {"open": True},
@@ -429,3 +430,19 @@ def test_a_revoked_key_is_refused_once_the_key_cache_forgets_it(project):
             asyncio.run(cache.principal(token + "x"))
     finally:
         ws.close()
+
+
+def test_the_operator_sees_every_tenants_queue(api):
+    ann = acme_people(api.project)[0]
+    bob = next(p for p in api.project.people if p.tenant == "globex")
+    with api.as_(api.acme) as client:
+        mine = client.post("/v1/requests", json=new(ann)).json()["id"]
+    with api.as_(api.globex) as client:
+        theirs = client.post("/v1/requests", json=new(bob)).json()["id"]
+    with api.as_(api.operator) as client:
+        every = client.get("/v1/operator/requests").json()["items"]
+        one = client.get("/v1/operator/requests", params={"tenant": "globex"}).json()["items"]
+        late = client.get("/v1/operator/requests", params={"overdue": True}).json()["items"]
+    assert {(r["id"], r["tenant"]) for r in every} == {(mine, "acme"), (theirs, "globex")}
+    assert [r["id"] for r in one] == [theirs] and late == []
+    assert ann.email not in str(every) and bob.email not in str(every)

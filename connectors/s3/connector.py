@@ -43,7 +43,7 @@ from ..base import (
 from ..matching import by_collection, for_source, key_text, matches_any
 from . import expiry as expiry_module
 from . import records, tags
-from .bucket import Bucket, BucketGone, Changed, ObjectInfo, client_for
+from .bucket import Body, Bucket, BucketGone, Changed, ObjectInfo, client_for
 from .formats import Document, FormatError, detect, encode, records_table
 from .layout import ObjectLayout
 from .textsearch import TextSearch
@@ -83,6 +83,7 @@ class S3Connector:
         self.bucket = Bucket(name, parsed.netloc, client)
         self._collections: list[CollectionInfo] | None = None
         self._misses = Misses()
+        self._kept = Kept()
 
     def close(self) -> None:
         self.bucket.client.close()
@@ -210,7 +211,8 @@ class S3Connector:
         """Records matching any key table, reading each object once for all of them. An object
         this connector read for the same keys and found nothing in is not read again while its
         ETag is the same: a run looks its subjects up for the guard, again to erase, and once
-        more for the probe, and most objects hold none of them."""
+        more for the probe, and most objects hold none of them. One that held a match is kept
+        (`Kept`) for the erasure's second lookup and its rewrite, while its ETag is the same."""
         layout = self.layout(collection)
         try:
             if layout.key_pattern:
@@ -227,13 +229,15 @@ class S3Connector:
         def one(obj: ObjectInfo) -> list:
             mine = for_source(keys, obj.key)
             try:
-                body = self.bucket.get(obj.key) if mine else None
+                body = (self._kept.body(obj) or self.bucket.get(obj.key)) if mine else None
             except BucketGone:
                 return [Skipped(collection, obj.key, GONE)]
             if body is None:
                 return []
             found = records.read(collection, obj.key, detect(obj.key, layout.format), body.data, mine, search)
-            if not found:
+            if found:
+                self._kept.add(obj.key, body)
+            else:
                 self._misses.add(lookup, obj.key, body.etag)
             return found
 
@@ -347,8 +351,9 @@ class S3Connector:
     ) -> tuple[dict[int, int], list[Skipped]]:
         """Remove or mask the matching records of one object; replace it only if it did not change."""
         fmt = detect(key, layout.format)
+        kept = self._kept.take(key)  # as the lookup read it: the conditional replace says if it changed
         for _ in range(self.attempts):
-            body = self.bucket.get(key)
+            body, kept = kept or self.bucket.get(key), None
             if body is None or fmt is None:
                 return {}, []
             try:
@@ -489,3 +494,38 @@ class Misses:
             if lookup not in self._seen and len(self._seen) >= self.KEEP:
                 self._seen.pop(next(iter(self._seen)))
             self._seen.setdefault(lookup, set()).add((key, etag))
+
+
+class Kept:
+    """Bodies of objects a lookup found matches in, by key, kept for the connector's life (one run)
+    up to `LIMIT` bytes: the erasure looks its subjects up again and then rewrites those objects,
+    and would download each twice more. Used only while the listing's ETag is the one read; a
+    rewrite's replace is conditional on it, so an object changed since is read afresh."""
+
+    LIMIT = 256 * 2**20
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, Body] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def add(self, key: str, body: Body) -> None:
+        with self._lock:
+            old = self._bodies.pop(key, None)
+            self._size -= len(old.data) if old else 0
+            if self._size + len(body.data) <= self.LIMIT:
+                self._bodies[key] = body
+                self._size += len(body.data)
+
+    def body(self, obj: ObjectInfo) -> Body | None:
+        """The kept body when the listing shows the object unchanged since it was read."""
+        with self._lock:
+            kept = self._bodies.get(obj.key)
+        return kept if kept is not None and obj.etag and kept.etag == obj.etag else None
+
+    def take(self, key: str) -> Body | None:
+        """The kept body, forgotten here: the object is about to be rewritten."""
+        with self._lock:
+            kept = self._bodies.pop(key, None)
+            self._size -= len(kept.data) if kept else 0
+        return kept

@@ -57,6 +57,7 @@ class NewRequest(BaseModel):
 
 class Receipt(BaseModel):
     id: int
+    tenant: str
     type: str
     state: str
     received_at: Utc
@@ -67,6 +68,7 @@ class Receipt(BaseModel):
     def of(cls, r: RequestRecord) -> Receipt:
         return cls(
             id=r.id,
+            tenant=r.tenant,
             type=r.type,
             state=r.state,
             received_at=r.received_at,

@@ -138,16 +138,27 @@ def list_requests(
     who: Principal = Depends(controller("requests:read")),
 ) -> Page:
     """This tenant's requests, oldest first, a page at a time."""
-    after = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise DsrError("cursor: not one this API gave")
-        after = int(cursor)
     found = service.list_requests(
-        request.app.state.ws, state, who.tenant, due_before=due_before, after=after, limit=limit + 1
+        request.app.state.ws,
+        state,
+        who.tenant,
+        due_before=due_before,
+        after=cursor_id(cursor),
+        limit=limit + 1,
     )
-    more = len(found) > limit
+    return page_of(found, limit)
+
+
+def cursor_id(cursor: str | None) -> int | None:
+    if cursor is not None and not (cursor.isdigit() and len(cursor) < 12):
+        raise DsrError("cursor: not one this API gave")
+    return int(cursor) if cursor is not None else None
+
+
+def page_of(found: list, limit: int) -> Page:
+    """A page of `limit` from `limit + 1` found: the extra one says whether there is a next page."""
     items = found[:limit]
+    more = len(found) > limit
     return Page(items=[Receipt.of(r) for r in items], next_cursor=str(items[-1].id) if more else None)
 
 

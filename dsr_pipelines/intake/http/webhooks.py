@@ -1,17 +1,19 @@
-"""/v1/webhooks: a controller's callback endpoints and their delivery log; /v1/operator: the dead
-letters every tenant's endpoints left, for the operator to replay."""
+"""/v1/webhooks: a controller's callback endpoints and their delivery log; /v1/operator: every
+tenant's queue and deadlines, and the dead letters their endpoints left, for the operator."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from ...service import requests
 from ...service import webhooks as service
 from ...service.apikeys import Principal
+from ...service.requests import STATES
 from .auth import controller, operator
-from .models import Deliveries, Delivery, Id, NewWebhook, WebhookCreated, WebhookView, WebhookViews
-from .requests import PROBLEMS
+from .models import Deliveries, Delivery, Id, NewWebhook, Page, WebhookCreated, WebhookView, WebhookViews
+from .requests import MAX_PAGE, PROBLEMS, cursor_id, page_of
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Writer = Annotated[Principal, Depends(controller("requests:write"))]
@@ -61,3 +63,20 @@ def dead_letters(request: Request, who: Operator) -> Deliveries:
 def replay(request: Request, event_id: Id, who: Operator) -> Delivery:
     """Queue a dead letter again."""
     return Delivery.of(service.replay(request.app.state.ws, event_id, who.actor))
+
+
+@operator_router.get("/requests", response_model=Page, responses=PROBLEMS)
+def queue(
+    request: Request,
+    who: Operator,
+    tenant: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[str | None, Query(description=f"one of: {', '.join(STATES)}")] = None,
+    overdue: Annotated[bool, Query(description="only unfinished requests past their due date")] = False,
+    cursor: Annotated[str | None, Query(description="from the previous page's next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> Page:
+    """Every tenant's requests (or one tenant's), oldest first, a page at a time."""
+    found = requests.list_requests(
+        request.app.state.ws, state, tenant, overdue=overdue, after=cursor_id(cursor), limit=limit + 1
+    )
+    return page_of(found, limit)
