@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.orchestration.jobs import backup_scan_job
 from dsr_pipelines.orchestration.launch import resources
 
@@ -71,6 +72,8 @@ def test_an_erasure_waits_until_every_backup_taken_before_it_is_listed_as_gone(b
     assert (first["state"], first["present"], first["new"]) == ("ok", 3, 3)
 
     person = project.people[0]
+    with Dsr(project.config_path, actor="ops") as dsr:  # the controller hears when it is over
+        dsr.add_webhook(person.tenant, "http://127.0.0.1:9/hook")
     request_id = project.submit(person)
     project.cli("run", str(request_id))
     # A backup taken after the erasure does not hold the erased data.
@@ -109,6 +112,9 @@ def test_an_erasure_waits_until_every_backup_taken_before_it_is_listed_as_gone(b
     events = json.loads(project.cli("audit", "show", "--request", str(request_id)).stdout)
     assert [e["event"] for e in events][-2:] == ["awaiting_backup_ageout", "backups_aged_out"]
     assert person.email not in json.dumps(events, default=str)
+    with project.db() as db:
+        told = [e for e in db.webhooks.events(person.tenant) if e.kind == "request.backups_aged_out"]
+    assert [e.request_id for e in told] == [request_id]
 
 
 def test_a_backup_past_its_rotation_is_an_alert(backed_up):

@@ -4,8 +4,11 @@ due date."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -139,3 +142,28 @@ def test_the_readmes_snippet_checks_a_signature():
     assert scope["genuine"]("whsec_x", body.encode(), header)
     assert not scope["genuine"]("whsec_y", body.encode(), header)
     assert not scope["genuine"]("whsec_x", body.encode(), webhooks.signature("whsec_x", body, 1000))
+
+
+def test_a_controllers_whole_round_trip(project, server, hook):
+    """Submit over HTTP, the pending run takes it, the signed callback says it completed, the
+    package downloads and every file matches its manifest's checksum."""
+    acme, _ = keys(project)
+    ann = next(p for p in project.people if p.tenant == "acme")
+    with server.client(acme) as client:
+        secret = client.post("/v1/webhooks", json={"url": hook.url}).json()["secret"]
+        body = {"type": "access", "identities": [{"kind": "email", "value": ann.email}], "verified": True}
+        request_id = client.post("/v1/requests", json=body, headers={"Idempotency-Key": "rt-1"}).json()["id"]
+        project.cli("run", "--pending")
+        done = [
+            r
+            for r in hook.wait_for(3)
+            if json.loads(r.body)["data"].get("to") == "completed"
+            and webhooks.verify(secret, r.body, r.headers["dsr-signature"])
+        ]
+        assert len(done) == 1 and json.loads(done[0].body)["data"]["request_id"] == request_id
+        package = client.get(f"/v1/requests/{request_id}/package")
+    with zipfile.ZipFile(io.BytesIO(package.content)) as files:
+        manifest = json.loads(files.read("manifest.json"))
+        assert all(
+            hashlib.sha256(files.read(f["path"])).hexdigest() == f["sha256"] for f in manifest["files"]
+        )

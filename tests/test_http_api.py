@@ -20,7 +20,7 @@ import pytest
 from dsr_pipelines.core.errors import AccessDenied
 from dsr_pipelines.intake.api import Dsr
 from dsr_pipelines.intake.http.auth import KeyCache
-from dsr_pipelines.service import requests
+from dsr_pipelines.service import apikeys, requests
 from dsr_pipelines.service.workspace import Workspace
 
 from . import apiserver
@@ -446,3 +446,37 @@ def test_the_operator_sees_every_tenants_queue(api):
     assert {(r["id"], r["tenant"]) for r in every} == {(mine, "acme"), (theirs, "globex")}
     assert [r["id"] for r in one] == [theirs] and late == []
     assert ann.email not in str(every) and bob.email not in str(every)
+
+
+def test_a_purged_tenant_reads_its_certificate(project):
+    project.write_config(tenants={"acme": {}, "globex": {}})
+    keys = _keys(project)
+    project.cli("tenant", "terminate", "acme", "--effective", "2026-01-01")
+    project.cli("tenant", "purge", "acme")
+    server = apiserver.start(project.config_path, "--deliver-every", "0")
+    try:
+        with server.client(keys["acme"]) as client:
+            mine = client.get("/v1/tenant/certificate")
+        with server.client(keys["globex"]) as client:
+            theirs = client.get("/v1/tenant/certificate")
+    finally:
+        server.stop()
+    assert mine.status_code == 200
+    cert = mine.json()
+    assert cert["tenant"] == "acme" and cert["complete"] is True
+    assert {c["collection"] for c in cert["collections"]} >= {"customers", "orders"}
+    assert theirs.status_code == 404 and "acme" not in theirs.text  # globex was not purged
+    assert all(p.email not in mine.text for p in project.people)
+
+
+def test_an_expired_key_is_refused(project):
+    with Dsr(project.config_path, actor="ops") as dsr:
+        made = dsr.create_api_key("acme", "requests:read", expires="P30D")
+    ws = Workspace.open(project.config_path)
+    try:
+        assert apikeys.authenticate(ws, made.token).tenant == "acme"
+        ws.db.clock = lambda: made.record.expires_at + timedelta(seconds=1)
+        with pytest.raises(AccessDenied):
+            apikeys.authenticate(ws, made.token)
+    finally:
+        ws.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from ...orchestration.heap import freeze_imports
 from ...service.webhooks import Retry
 from ...service.workspace import Workspace
 from . import certificates, console, health, holds, problems, requests, webhooks
@@ -40,6 +41,7 @@ def create_app(config_path: str | Path, limits: Limits = Limits()) -> FastAPI:
     async def lifespan(app: FastAPI):
         ws = Workspace.open(config_path)
         _ = ws.db, ws.datamap  # opened before the first call, not raced for by two
+        freeze_imports()  # a full collection over the imports would stall every call in flight
         app.state.ws = ws
         app.state.submitter = Submitter(ws)
         app.state.keys = KeyCache(ws, limits.key_cache)

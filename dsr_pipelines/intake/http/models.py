@@ -66,15 +66,7 @@ class Receipt(BaseModel):
 
     @classmethod
     def of(cls, r: RequestRecord) -> Receipt:
-        return cls(
-            id=r.id,
-            tenant=r.tenant,
-            type=r.type,
-            state=r.state,
-            received_at=r.received_at,
-            due_at=r.due_at,
-            external_ref=r.external_ref,
-        )
+        return Receipt.model_validate(r, from_attributes=True)
 
 
 class Receipts(BaseModel):
@@ -237,7 +229,7 @@ class WebhookView(BaseModel):
 
     @classmethod
     def of(cls, hook: Webhook) -> WebhookView:
-        return cls(id=hook.id, url=hook.url, created_at=hook.created_at)
+        return WebhookView.model_validate(hook, from_attributes=True)
 
 
 class WebhookCreated(WebhookView):
