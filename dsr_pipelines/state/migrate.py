@@ -42,18 +42,7 @@ def engine_for(url: str) -> sa.Engine:
     # Pre-ping: after a restart of the database server, pooled connections are dead; a run that
     # failed on one must still be able to record that it failed (a SQLite file does not restart).
     sqlite = sa.engine.make_url(url).get_backend_name() == "sqlite"
-    engine = sa.create_engine(url, hide_parameters=True, pool_pre_ping=not sqlite)
-    if sqlite:
-        sa.event.listen(engine, "connect", _write_ahead_log)
-    return engine
-
-
-def _write_ahead_log(dbapi_connection, _record) -> None:
-    """SQLite in WAL mode: readers (the API's key checks, a status) go on while a batch commits,
-    instead of waiting for its lock; every commit is still synced."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+    return sa.create_engine(url, hide_parameters=True, pool_pre_ping=not sqlite)
 
 
 def _alembic(connection: sa.Connection | None = None):
