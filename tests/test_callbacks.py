@@ -167,3 +167,21 @@ def test_a_controllers_whole_round_trip(project, server, hook):
         assert all(
             hashlib.sha256(files.read(f["path"])).hexdigest() == f["sha256"] for f in manifest["files"]
         )
+
+
+def test_the_cli_delivers_lists_dead_letters_and_replays(project, hook):
+    with Dsr(project.config_path, actor="ops") as dsr:
+        dsr.add_webhook("acme", hook.url)
+    ann = next(p for p in project.people if p.tenant == "acme")
+    project.submit(ann, "access")  # received -> verified: one event
+    assert "1 delivered" in project.cli("webhooks", "deliver").stdout
+    assert len(hook.received) == 1 and json.loads(hook.received[0].body)["data"]["to"] == "verified"
+    assert json.loads(project.cli("webhooks", "dead", "--json").stdout) == []
+    with project.db() as db:  # an endpoint that refused every attempt leaves a dead letter
+        (event,) = db.webhooks.events("acme")
+        db.webhooks.attempted(event, event.body or "{}", 500, "HTTP 500", None, db.clock())
+    (dead,) = json.loads(project.cli("webhooks", "dead", "--json").stdout)
+    assert dead["id"] == event.id and dead["last_error"] == "HTTP 500"
+    project.cli("webhooks", "replay", str(event.id))
+    assert "1 delivered" in project.cli("webhooks", "deliver").stdout
+    assert len(hook.received) == 2 and hook.received[1].body == hook.received[0].body

@@ -220,6 +220,7 @@ class Webhooks:
         for column, value in (
             (webhook_events_t.c.tenant, tenant),
             (webhook_events_t.c.webhook_id, webhook_id),
+            (webhook_events_t.c.state, state),
         ):
             if value is not None:
                 query = query.where(column == value)
