@@ -185,3 +185,16 @@ def test_the_cli_delivers_lists_dead_letters_and_replays(project, hook):
     project.cli("webhooks", "replay", str(event.id))
     assert "1 delivered" in project.cli("webhooks", "deliver").stdout
     assert len(hook.received) == 2 and hook.received[1].body == hook.received[0].body
+
+
+def test_a_removed_webhook_gets_nothing_more(project, hook):
+    with Dsr(project.config_path, actor="ops") as dsr:
+        made = dsr.add_webhook("acme", hook.url)
+    ann = next(p for p in project.people if p.tenant == "acme")
+    project.submit(ann, "access")
+    with project.db() as db:
+        db.webhooks.remove(made.webhook.id, "ops")
+        (event,) = db.webhooks.events("acme")
+    assert event.state == "dead" and event.last_error == "the webhook was removed"
+    assert "replay" in project.cli("webhooks", "replay", str(event.id), expect=2).stderr
+    assert "0 delivered" in project.cli("webhooks", "deliver").stdout and hook.received == []

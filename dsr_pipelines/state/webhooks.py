@@ -255,14 +255,19 @@ class Webhooks:
             )
 
     def replay(self, event_id: int, now: datetime) -> Queued:
-        """A dead letter queued again, its attempts counted afresh."""
+        """A dead letter queued again, its attempts counted afresh (not one of a removed webhook)."""
+        live = sa.select(webhooks_t.c.id).where(webhooks_t.c.removed_at.is_(None))
         with self.db.engine.begin() as conn:
             done = conn.execute(
                 sa.update(webhook_events_t)
-                .where(webhook_events_t.c.id == event_id, webhook_events_t.c.state == DEAD)
+                .where(
+                    webhook_events_t.c.id == event_id,
+                    webhook_events_t.c.state == DEAD,
+                    webhook_events_t.c.webhook_id.in_(live),
+                )
                 .values(state=PENDING, attempts=0, next_attempt_at=now, last_error=None)
             ).rowcount
             row = conn.execute(sa.select(webhook_events_t).where(webhook_events_t.c.id == event_id)).first()
         if not done:
-            raise DsrError(f"no dead letter {event_id} to replay")
+            raise DsrError(f"no dead letter {event_id} to replay (or its webhook was removed)")
         return _queued(row)
