@@ -10,17 +10,21 @@ The CLI and the Python API open one per command, a Dagster resource one per run,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors import Connector, StoreError
 
 from ..core.config import Config, load_config
 from ..core.errors import DatamapError, DsrError
-from ..plan.datamap import tenancy
 from ..plan.datamap.model import Datamap, load_datamap
-from ..plan.reach import Connectors
-from ..retain.rules import RetentionRules, load_rules
 from ..state.db import StateDB
 from ..state.schema_cache import SchemaCache
+
+# The retention rules, the connectors and the tenancy check load where they are first used: the
+# commands that only read the state database do without them.
+if TYPE_CHECKING:
+    from ..plan.reach import Connectors
+    from ..retain.rules import RetentionRules
 
 
 class Workspace:
@@ -51,6 +55,8 @@ class Workspace:
     @property
     def rules(self) -> RetentionRules:
         if self._rules is None:
+            from ..retain.rules import load_rules
+
             self._rules = load_rules(self.config.rules_path)
         return self._rules
 
@@ -58,6 +64,8 @@ class Workspace:
     def connectors(self) -> Connectors:
         """Connectors by store name; object and lake stores learn their layouts from the datamap."""
         if self._connectors is None:
+            from ..plan.reach import Connectors
+
             datamap = self.datamap if self.config.datamap_path.is_file() else None
             self._connectors = Connectors(self.config, datamap, self._schemas)
         return self._connectors
@@ -75,6 +83,8 @@ class Workspace:
     def mapped_stores(self) -> list[str]:
         """The stores the datamap maps: where requests look. A map that would let one tenant's
         request reach another's rows is refused here, before a request starts."""
+        from ..plan.datamap import tenancy
+
         unscoped = tenancy.unscoped(self.datamap, self.config.settings.tenants)
         if unscoped:
             store, collection, why = unscoped[0]
