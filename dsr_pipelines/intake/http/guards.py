@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...core.errors import DsrError
+from .problems import MEDIA_TYPE
 
 access_log = logging.getLogger("dsr.http.access")
 
@@ -83,8 +84,6 @@ class _TooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    from .problems import MEDIA_TYPE
-
     body = (
         '{"type":"about:blank","title":"Content Too Large","status":413,'
         f'"detail":"a request body is at most {limit} bytes"}}'
