@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from .errors import StoreError as StoreError
+from .errors import StoreUnavailable as StoreUnavailable
+
 if TYPE_CHECKING:  # pyarrow is imported by the connectors that read stores, not by this protocol
     import pyarrow as pa
 
@@ -28,14 +31,6 @@ REDACTED = "[redacted]"
 HASH_PREFIX = "hash:"
 SOURCE = "_source"  # object key or file path of a record (object and lake stores)
 RECORD = "_record"  # the record's position in its object or file, until that changes
-
-
-class StoreError(Exception):
-    """A store refused or failed an operation. Messages carry no values (engines hide parameters)."""
-
-
-class StoreUnavailable(StoreError):
-    """The store could not be reached."""
 
 
 @dataclass(frozen=True)

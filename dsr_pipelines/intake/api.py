@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config import find_config_path
-from ..service import apikeys, audit, database, datamap, holds, requests
+from ..service import requests
 from ..service.workspace import Workspace
 
-# The use cases that read or change stores (runs, sweeps, purges, backups, discovery, keys) import
-# their service where they are called: pyarrow, boto3 and Dagster load only for them, and the
-# commands that only read the state database answer at once.
+# Every use case but the requests' imports its service where it is called: pyarrow, boto3 and
+# Dagster load only for the runs, sweeps, purges and discovery that need them, and a command that
+# reads one request answers without loading the datamap, the ledger's verifier or the API keys.
 if TYPE_CHECKING:
     from ..orchestration.launch import RunOutcome
-    from ..service import backups, batch, discovery, retention
+    from ..service import audit, backups, batch, discovery, retention
 
 
 class Dsr:
@@ -141,12 +141,18 @@ class Dsr:
         return retention.bucket_lifecycle(self.ws, apply)
 
     def add_hold(self, tenant, reason, identity=None, store=None, collection=None, until=None) -> int:
+        from ..service import holds
+
         return holds.add(self.ws, tenant, reason, self.actor, identity, store, collection, until)
 
     def release_hold(self, hold_id: int):
+        from ..service import holds
+
         return holds.release(self.ws, hold_id, self.actor)
 
     def holds(self, tenant: str | None = None):
+        from ..service import holds
+
         return holds.list_holds(self.ws, tenant)
 
     def scan_backups(self, as_of: datetime | None = None):
@@ -183,15 +189,23 @@ class Dsr:
 
     def create_api_key(self, tenant: str | None, scopes: str | None = None, expires: str | None = None):
         """A key for `tenant` (None: the operator's); its token is in the result, and nowhere else."""
+        from ..service import apikeys
+
         return apikeys.create(self.ws, tenant, scopes, expires, self.actor)
 
     def rotate_api_key(self, key_id: str, overlap: str | None = None):
+        from ..service import apikeys
+
         return apikeys.rotate(self.ws, key_id, overlap, self.actor)
 
     def revoke_api_key(self, key_id: str) -> None:
+        from ..service import apikeys
+
         apikeys.revoke(self.ws, key_id, self.actor)
 
     def api_keys(self, tenant: str | None = None):
+        from ..service import apikeys
+
         return apikeys.list_keys(self.ws, tenant)
 
     def add_webhook(self, tenant: str, url: str):
@@ -223,9 +237,13 @@ class Dsr:
     # -- the datamap, discovery, the ledger, the database -----------------------------------------
 
     def check_datamap(self):
+        from ..service import datamap
+
         return datamap.check(self.ws)
 
     def init_datamap(self, store: str, force: bool = False):
+        from ..service import datamap
+
         return datamap.init(self.ws, store, force)
 
     def discover(self, stores: Sequence[str] = (), sample_rows: int | None = None) -> discovery.Discovery:
@@ -244,15 +262,23 @@ class Dsr:
         return discovery.latest_changes(self.ws, store)
 
     def verify_ledger(self, checkpoint=None):
+        from ..service import audit
+
         return audit.verify(self.ws, checkpoint)
 
     def checkpoint(self, out: Path | None = None) -> audit.Taken:
+        from ..service import audit
+
         return audit.checkpoint(self.ws, self.actor, out)
 
     def stored_checkpoint(self):
+        from ..service import audit
+
         return audit.stored_checkpoint(self.ws)
 
     def ledger_events(self, request_id: int | None = None) -> list[dict]:
+        from ..service import audit
+
         return audit.events(self.ws, request_id)
 
     def rotate_keys(self, new_master):
@@ -262,4 +288,6 @@ class Dsr:
         return keys.rotate(self.ws, new_master, self.actor)
 
     def upgrade_database(self):
+        from ..service import database
+
         return database.upgrade(self.ws, self.actor)

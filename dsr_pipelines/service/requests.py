@@ -18,16 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.durations import parse_duration
 from ..core.errors import DsrError, IdentityError, RequestStateError, UnknownRequest
 from ..core.identities import Identity, parse_pair
+from ..core.lifecycle import RUNNABLE, STATES
 from ..core.yamlfile import validated
 from ..plan.package import discard_package, write_package
 from ..state.idempotency import IdempotencyKey, Remembered
-from ..state.requests import REQUEST_TYPES as REQUEST_TYPES
-from ..state.requests import RUNNABLE, TRANSITIONS, NewRequest, RequestRecord, Submitted
+from ..state.requests import NewRequest, RequestRecord, Submitted
 from ..state.results import COUNTS as COUNTS
 from ..state.results import CollectionResult, SkippedItem
 from .workspace import Workspace
-
-STATES = tuple(TRANSITIONS)
 
 
 def parse_identities(ws: Workspace, pairs: Sequence[str]) -> list[Identity]:

@@ -12,19 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors import Connector, StoreError
+from connectors import StoreError
 
 from ..core.config import Config, load_config
 from ..core.errors import DatamapError, DsrError
-from ..plan.datamap.model import Datamap, load_datamap
 from ..state.db import StateDB
-from ..state.schema_cache import SchemaCache
 
-# The retention rules, the connectors and the tenancy check load where they are first used: the
-# commands that only read the state database do without them.
+# The datamap, the retention rules, the connectors and the tenancy check load where they are first
+# used: the commands that only read the state database do without them.
 if TYPE_CHECKING:
+    from connectors import Connector
+
+    from ..plan.datamap.model import Datamap
     from ..plan.reach import Connectors
     from ..retain.rules import RetentionRules
+    from ..state.schema_cache import SchemaCache
 
 
 class Workspace:
@@ -49,6 +51,8 @@ class Workspace:
     @property
     def datamap(self) -> Datamap:
         if self._datamap is None:
+            from ..plan.datamap.model import load_datamap
+
             self._datamap = load_datamap(self.config.datamap_path)
         return self._datamap
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ..core.durations import Duration
 from ..core.errors import RequestStateError, UnknownRequest
 from ..core.identities import Identity
+from ..core.lifecycle import FINAL, REQUEST_TYPES, RUNNABLE, TRANSITIONS
 from . import sealed
 from .idempotency import IdempotencyKey
 from .ledger import Event
@@ -28,20 +29,6 @@ if TYPE_CHECKING:
     from .db import StateDB
 
 MAX_EXTENSION = Duration(months=2)  # GDPR Art. 12(3): "by two further months"
-REQUEST_TYPES = ("access", "erasure", "restriction", "lift-restriction")
-FINAL = ("completed", "rejected", "cancelled")
-RUNNABLE = ("verified", "running", "failed", "partially_completed")
-TRANSITIONS = {
-    "received": {"verified", "rejected", "cancelled"},
-    "verified": {"running", "rejected", "cancelled"},  # cancelled: by the controller, before it runs
-    # `rejected` after a start only when a later erasure of the subject supersedes the request
-    "running": {"running", "completed", "partially_completed", "failed", "rejected"},
-    "failed": {"running", "rejected"},
-    "partially_completed": {"running", "rejected"},
-    "completed": set(),
-    "rejected": set(),
-    "cancelled": set(),
-}
 
 
 @dataclass(frozen=True)

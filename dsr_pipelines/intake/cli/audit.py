@@ -4,7 +4,6 @@ from pathlib import Path
 
 import typer
 
-from ...service.audit import read_checkpoint
 from .common import EXIT_PROBLEM, err, out, print_json, project
 
 app = typer.Typer(no_args_is_help=True, help="The audit ledger.")
@@ -19,6 +18,8 @@ def verify(
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Recompute the keyed chain; exit 1 naming the first broken link."""
+    from ...service.audit import read_checkpoint
+
     with project() as dsr:
         anchor = read_checkpoint(checkpoint) if checkpoint else (dsr.stored_checkpoint() if stored else None)
         verdict = dsr.verify_ledger(anchor)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -17,7 +18,9 @@ from rich.markup import escape
 from connectors import StoreError
 
 from ...core.errors import DsrError
-from ..api import Dsr
+
+if TYPE_CHECKING:  # the service layer loads when a command opens its project, not for --help
+    from ..api import Dsr
 
 out = Console(highlight=False, soft_wrap=True)  # results only; never hard-wrapped, so pipes see whole lines
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, messages, errors
@@ -69,6 +72,8 @@ def undecodable(arguments: list[str]) -> int | None:
 @contextmanager
 def project() -> Iterator[Dsr]:
     """This command's project (`--config`) as the Python API, acting as `--actor`; closed after."""
+    from ..api import Dsr
+
     with user_errors():
         dsr = Dsr(state.config_option, state.actor)
         try:

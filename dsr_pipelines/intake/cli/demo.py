@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ...core.errors import DsrError
-from ..api import Dsr
 from .common import EXIT_PROBLEM, err, out, user_errors
 
 
@@ -21,6 +20,8 @@ def demo(folder: Path = typer.Option(Path("dsr-demo"), "--dir", help="where the 
             raise DsrError(
                 f"the demo needs the demo extra ({exc.name} is missing): pip install '.[demo]'"
             ) from None
+        from ..api import Dsr
+
         config_path, persons = demo_project.prepare(folder)
         with Dsr(config_path, actor="demo") as dsr:
             runs = len(dsr.list_requests())

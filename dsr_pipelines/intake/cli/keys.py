@@ -6,7 +6,6 @@ from pathlib import Path
 import typer
 
 from ...core.errors import DsrError
-from ...core.keys import NEW_KEY_ENV, key_from_file, load_master
 from .common import err, out, project
 
 app = typer.Typer(no_args_is_help=True, help="The project key and the data keys it protects.")
@@ -25,6 +24,8 @@ def rotate(
     Archive files move to $DSR_NEW_ARCHIVE_KEY when it is set. Cut short, run it again with the same
     new key; once it ends, use the new key (DSR_MASTER_KEY or key_file) from then on.
     """
+    from ...core.keys import NEW_KEY_ENV, key_from_file, load_master
+
     with project() as dsr:
         if new_key_file is None and not os.environ.get(NEW_KEY_ENV):
             raise DsrError(f"give the new key: --new-key-file PATH, or {NEW_KEY_ENV}")

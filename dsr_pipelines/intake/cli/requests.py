@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ...core.errors import DsrError
-from ...service.requests import COUNTS, REQUEST_TYPES, STATES
-from ..api import Dsr
+from ...core.lifecycle import REQUEST_TYPES, STATES
 from .common import EXIT_PROBLEM, err, fail, out, parse_date, print_json, project
+
+if TYPE_CHECKING:
+    from ..api import Dsr
 
 
 def submit(
@@ -156,6 +158,10 @@ def run(
 
 def _run_with_progress(dsr: Dsr, ids: list[int], verbose: bool):
     """Run, while a thread counts the stores each request has finished."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # only a run shows it
+
+    from ..api import Dsr
+
     stores = len(dsr.ws.config.settings.stores)
     done = threading.Event()
     with Progress(
@@ -260,6 +266,8 @@ def status(
         verdict = "nothing left" if record.probe["residual"] == 0 else f"{record.probe['residual']} rows left"
         out.print(f"verification probe: {verdict}")
     if results:
+        from ...service.requests import COUNTS
+
         shown = [k for k in COUNTS if k == "found" or any(getattr(r, k) for r in results)]  # what happened
         table = Table("store", "collection", *shown, "why")
         for r in results:

@@ -18,9 +18,10 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from ...core.errors import DsrError
+from ...core.lifecycle import STATES
 from ...service import requests as service
 from ...service.apikeys import Principal
-from ...service.requests import STATES, Call, Submission
+from ...service.requests import Call, Submission
 from .auth import controller
 from .models import Extension, Id, Instant, NewRequest, Page, Receipt, Receipts, RequestDetail
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from ...core.lifecycle import STATES
 from ...service import requests
 from ...service import webhooks as service
 from ...service.apikeys import Principal
-from ...service.requests import STATES
 from .auth import controller, operator
 from .models import Deliveries, Delivery, Id, NewWebhook, Page, WebhookCreated, WebhookView, WebhookViews
 from .requests import MAX_PAGE, PROBLEMS, cursor_id, page_of
