@@ -9,6 +9,7 @@ from .orchestration.resources import DsrResource
 from .orchestration.schedules import daily_backup_scan, daily_retention_sweep, weekly_discovery
 from .orchestration.sensors import (
     dsr_job_on_released_holds,
+    dsr_job_on_run_failure,
     dsr_job_on_verified_requests,
     tenant_purge_on_due_terminations,
 )
@@ -16,7 +17,12 @@ from .orchestration.sensors import (
 defs = dg.Definitions(
     jobs=[dsr_job, discovery_job, retention_sweep_job, backup_scan_job, tenant_purge_job],
     schedules=[weekly_discovery, daily_retention_sweep, daily_backup_scan],
-    sensors=[dsr_job_on_verified_requests, dsr_job_on_released_holds, tenant_purge_on_due_terminations],
+    sensors=[
+        dsr_job_on_verified_requests,
+        dsr_job_on_released_holds,
+        dsr_job_on_run_failure,
+        tenant_purge_on_due_terminations,
+    ],
     resources={
         # Read when a run or a tick starts, not when this module is imported.
         "dsr": DsrResource(config_path=dg.EnvVar("DSR_CONFIG")),

@@ -39,6 +39,7 @@ def test_workspace_loads_one_definitions_with_jobs_sensor_and_schedule():
     ]
     assert sorted(s.name for s in repo.sensor_defs) == [
         "dsr_job_on_released_holds",
+        "dsr_job_on_run_failure",
         "dsr_job_on_verified_requests",
         "tenant_purge_on_due_terminations",
     ]

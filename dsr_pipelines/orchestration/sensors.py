@@ -1,12 +1,19 @@
-"""Sensors: launch verified requests (batched by type), requests whose holds were released, and due purges."""
+"""Sensors: launch verified requests (batched by type), requests whose holds were released, and due
+purges; and close the loop when a run of the DSR job fails."""
 
 import dagster as dg
 
-from ..service import holds, requests, tenants
+from ..service import batch, holds, requests, tenants
 from .jobs import dsr_job, run_config, tenant_purge_job
 from .resources import DsrResource
 
 MAX_BATCH = 200
+# A run that failed for one of these lost its worker (killed, restarted, never started), not its
+# work: its requests are run again, up to MAX_ATTEMPTS runs in all. A run whose steps failed is not
+# retried by itself: the requests say failed, with the run, for an operator.
+TRANSIENT = ("UNEXPECTED_TERMINATION", "START_TIMEOUT", "RUN_WORKER_RESTART")
+FAILURE_REASON = "dagster/failure_reason"  # the tag Dagster's run storage gives a failed run
+MAX_ATTEMPTS = 3
 
 
 def batch_runs(
@@ -88,4 +95,36 @@ def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, dsr: D
             )
             for t in due
         ]
+    )
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[dsr_job],
+    request_job=dsr_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="When a run of dsr_job fails, marks the requests it left running failed with the run id; "
+    "when its worker was lost, runs them again (at most three runs in all).",
+)
+def dsr_job_on_run_failure(context: dg.RunFailureSensorContext, dsr: DsrResource):
+    run = context.dagster_run
+    started = run.run_config["ops"]["start_requests"]["config"]
+    actor = "sensor:dsr_job_on_run_failure"
+    reason = run.tags.get(FAILURE_REASON, "UNKNOWN")
+    again = batch.fail_unfinished(
+        dsr.workspace,
+        batch.Batch(tuple(started["request_ids"]), actor, run.run_id),
+        f"run {run.run_id} failed ({reason.lower().replace('_', ' ')})",
+    )
+    attempt = int(run.tags.get("dsr/attempt", "1"))
+    if reason not in TRANSIENT or not again or attempt >= MAX_ATTEMPTS:
+        return dg.SkipReason(f"run {run.run_id}: requests marked failed; not run again ({reason})")
+    return dg.RunRequest(
+        run_key=f"retry:{run.run_id}",
+        run_config=run_config(again, actor),
+        tags={
+            "dsr/kind": run.tags.get("dsr/kind", "retry"),
+            "dsr/batch": run.tags.get("dsr/batch", ""),
+            "dsr/attempt": str(attempt + 1),
+        },
     )

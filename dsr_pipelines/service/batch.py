@@ -349,13 +349,19 @@ def _seal_package(ws: Workspace, record: RequestRecord, skipped: Sequence[Skippe
     write_manifest(ws.config.export_dir, record, files, ws.datamap, ws.db.clock(), skipped)
 
 
-def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> None:
+def fail_unfinished(ws: Workspace, batch: Batch, why: str) -> list[int]:
     """After a run that ended unexpectedly: the requests it still holds and left `running` become
-    `failed`, so the state tells the truth and a re-run resumes them."""
+    `failed`, so the state tells the truth and a re-run resumes them. Returns the batch's requests a
+    new run may take: those failed now or before, and those the run never started."""
     records = ws.db.requests.get_many(batch.request_ids)
     left = [r.id for r in records if r.state == "running" and r.lease_run == batch.run]
     _conclude(ws, dict.fromkeys(left, f"{why}; run again to resume"), batch.actor)
     ws.db.requests.release(batch.request_ids, batch.run)
+    return [
+        r.id
+        for r in ws.db.requests.get_many(batch.request_ids)
+        if r.state in ("verified", "failed") and r.lease_run is None
+    ]
 
 
 # -- the dry run ----------------------------------------------------------------------------
