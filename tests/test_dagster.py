@@ -76,6 +76,8 @@ def test_sensor_batches_verified_requests_by_type_with_run_keys(project):
         "start_requests": {"config": {"request_ids": erasures, "actor": sensor}}
     }
     assert batch.tags["dsr/kind"] == "erasure"
+    assert batch.tags["dsr/writes"] == "true"  # the production queue runs one such run at a time
+    assert runs[str(access)].tags["dsr/writes"] == "false"  # an access run only reads
 
     again = tick(result.cursor)
     assert isinstance(again, dg.SkipReason)

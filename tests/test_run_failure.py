@@ -72,6 +72,7 @@ def test_a_run_whose_worker_died_is_failed_then_run_again_to_completion(project,
     assert retry.run_key == f"retry:{run.run_id}"  # one retry per failed run, whatever the ticks
     assert retry.run_config["ops"]["start_requests"]["config"]["request_ids"] == ids
     assert retry.tags["dsr/attempt"] == "2"
+    assert retry.tags["dsr/writes"] == "true"  # an erasure: queued behind any other run that writes
     assert set(states(project, ids).values()) == {"failed"}
     with project.db() as db:
         notes = {r.error for r in db.requests.get_many(ids)}

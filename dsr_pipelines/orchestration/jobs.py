@@ -29,6 +29,21 @@ def dsr_job():
     finish_requests(batch, applied)
 
 
+# Run kinds that change stores: the production queue (deploy/dagster.yaml) lets one such run go at a
+# time, by the tag `dsr/writes`; access runs, discovery and backup scans only read them.
+WRITING = ("erasure", "restriction", "lift-restriction", "purge", "sweep")
+
+
+def run_tags(kind: str, batch: str | None = None, writes: bool | None = None) -> dict[str, str]:
+    """A run's tags: its kind, its batch of requests, and whether it changes stores (by its kind,
+    unless said: a batch of several kinds writes when one of them does)."""
+    writes = kind in WRITING if writes is None else writes
+    tags = {"dsr/kind": kind, "dsr/writes": "true" if writes else "false"}
+    if batch is not None:
+        tags["dsr/batch"] = batch
+    return tags
+
+
 def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
     """The request ids are asked for once, by the first op; the others get them from its output."""
     return dg.RunConfig(ops={"start_requests": {"config": {"request_ids": request_ids, "actor": actor}}})

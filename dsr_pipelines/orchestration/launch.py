@@ -19,7 +19,7 @@ from ..service import batch
 from ..service.workspace import Workspace
 from .heap import freeze_imports
 from .io_manager import SummaryIOManagerFactory
-from .jobs import dsr_job, run_config
+from .jobs import WRITING, dsr_job, run_config, run_tags
 from .resources import DsrResource
 
 
@@ -85,13 +85,15 @@ def run_requests(
     cfg = run_config(request_ids, actor)
     cfg.loggers = {"console": {"config": {"log_level": log_level}}}
     key = f"{request_ids[0]}-{request_ids[-1]}"
+    kinds = {r.type for r in ws.db.requests.get_many(request_ids)}
+    tags = run_tags("cli", key, writes=bool(kinds & set(WRITING)))
     freeze_imports()
     result = dsr_job.execute_in_process(
         run_config=cfg,
         instance=dagster_instance(ws.config),
         resources=resources(config_path),
         raise_on_error=False,
-        tags={"dsr/kind": "cli", "dsr/batch": key},
+        tags=tags,
     )
     if not result.success:  # an unexpected failure leaves requests running; the state must say failed
         batch.fail_unfinished(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from .jobs import backup_scan_job, discovery_job, retention_sweep_job
+from .jobs import backup_scan_job, discovery_job, retention_sweep_job, run_tags
 
 
 def _tick(context: dg.ScheduleEvaluationContext) -> datetime:
@@ -27,6 +27,7 @@ def weekly_discovery(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"discovery:{_tick(context):%Y-%m-%d}",
         run_config={"ops": {"discover_stores": {"config": config}}},
+        tags=run_tags("discovery"),
     )
 
 
@@ -42,7 +43,7 @@ def daily_retention_sweep(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     key = f"sweep:{tick:%Y-%m-%d}"
     config = {"as_of": tick.isoformat(), "run_key": key, "actor": "schedule:daily_retention_sweep"}
     return dg.RunRequest(
-        run_key=key, run_config={"ops": {"sweep_retention": {"config": config}}}, tags={"dsr/kind": "sweep"}
+        run_key=key, run_config={"ops": {"sweep_retention": {"config": config}}}, tags=run_tags("sweep")
     )
 
 
@@ -59,5 +60,5 @@ def daily_backup_scan(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"backups:{tick:%Y-%m-%d}",
         run_config={"ops": {"scan_backups": {"config": config}}},
-        tags={"dsr/kind": "backup_scan"},
+        tags=run_tags("backup_scan"),
     )

@@ -4,7 +4,7 @@ purges; and close the loop when a run of the DSR job fails."""
 import dagster as dg
 
 from ..service import batch, holds, requests, tenants
-from .jobs import dsr_job, run_config, tenant_purge_job
+from .jobs import dsr_job, run_config, run_tags, tenant_purge_job
 from .resources import DsrResource
 
 MAX_BATCH = 200
@@ -32,7 +32,7 @@ def batch_runs(
                 dg.RunRequest(
                     run_key=key,
                     run_config=run_config(batch, actor),
-                    tags={"dsr/kind": type_, "dsr/batch": key},
+                    tags=run_tags(type_, key),
                 )
             )
     return runs
@@ -68,7 +68,7 @@ def dsr_job_on_released_holds(context: dg.SensorEvaluationContext, dsr: DsrResou
                 # The holds in the key: deferred again by a later hold, the request gets a new run.
                 run_key=f"released:{request_id}:" + ",".join(str(h.id) for h in met),
                 run_config=run_config([request_id], "sensor:dsr_job_on_released_holds"),
-                tags={"dsr/kind": "erasure", "dsr/batch": str(request_id)},
+                tags=run_tags("erasure", str(request_id)),
             )
             for request_id, met in ready
         ]
@@ -91,7 +91,7 @@ def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, dsr: D
             dg.RunRequest(
                 run_key=f"purge:{t.tenant}",  # once per tenant; an incomplete purge is run again by hand
                 run_config={"ops": {"purge_tenant": {"config": {"tenant": t.tenant, "actor": actor}}}},
-                tags={"dsr/kind": "purge"},
+                tags=run_tags("purge"),
             )
             for t in due
         ]
@@ -123,8 +123,8 @@ def dsr_job_on_run_failure(context: dg.RunFailureSensorContext, dsr: DsrResource
         run_key=f"retry:{run.run_id}",
         run_config=run_config(again, actor),
         tags={
-            "dsr/kind": run.tags.get("dsr/kind", "retry"),
-            "dsr/batch": run.tags.get("dsr/batch", ""),
+            **run_tags(run.tags.get("dsr/kind", "retry"), run.tags.get("dsr/batch")),
+            "dsr/writes": run.tags.get("dsr/writes", "true"),  # as the failed run; unknown: it writes
             "dsr/attempt": str(attempt + 1),
         },
     )
