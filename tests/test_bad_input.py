@@ -87,6 +87,20 @@ def test_unverified_and_unknown_requests_do_not_run(project):
     project.cli("run", request_id)
 
 
+def test_a_run_for_a_deployment_that_does_not_answer_is_refused_and_the_request_waits(project):
+    request_id = project.submit(project.people[0], "erasure")
+    refused = project.cli("run", str(request_id), "--detach", expect=2)
+    assert "--detach needs a deployment" in refused.stderr  # nothing to queue on: said, not run here
+
+    project.write_config(dagster={"webserver": "http://127.0.0.1:9"})  # nothing listens on port 9
+    for args in (["--detach"], []):
+        refused = project.cli("run", str(request_id), *args, expect=2)
+        assert "the Dagster webserver at http://127.0.0.1:9 could not queue the run" in refused.stderr
+    project.write_config(dagster={"webserver": "ftp://127.0.0.1"})
+    assert "not an http(s) URL" in project.cli("run", str(request_id), expect=2).stderr
+    assert json.loads(project.cli("status", str(request_id), "--json").stdout)["state"] == "verified"
+
+
 def test_unreachable_store_fails_the_request_naming_it_and_a_rerun_resumes(project, tmp_path):
     project = project
     crm_url = f"sqlite:///{tmp_path / 'crm.db'}"

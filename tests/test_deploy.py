@@ -19,7 +19,7 @@ def production_instance(pg_url, tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     shutil.copytree(ROOT / "deploy", home)
     # dagster-postgres connects with psycopg2: the same database and schema, its driver's URL.
-    monkeypatch.setenv("DAGSTER_PG_URL", pg_url.replace("postgresql+psycopg://", "postgresql://"))
+    monkeypatch.setenv("DAGSTER_PG_URL", pg_url.replace("postgresql+psycopg://", "postgresql+psycopg2://"))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         yield instance
 

@@ -157,6 +157,15 @@ class AuditConfig(_Strict):
     checkpoint_retention: Period = Field("P10Y", description="how long a stored checkpoint stays locked")
 
 
+class DagsterConfig(_Strict):
+    """The production deployment (deploy/): where `dsr run` submits its runs instead of running them
+    in its own process."""
+
+    webserver: Annotated[str | None, AfterValidator(_no_password)] = Field(
+        None, description="the deployment's webserver (http://host:3000): runs go to its instance's queue"
+    )
+
+
 class Settings(_Strict):
     request_store: Annotated[str, AfterValidator(_no_password)] = "sqlite:///.dsr/state.db"
     request_store_env: str | None = None
@@ -170,6 +179,7 @@ class Settings(_Strict):
     guard: GuardConfig = GuardConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
     audit: AuditConfig = AuditConfig()
+    dagster: DagsterConfig = DagsterConfig()
     package_days: int = Field(
         30, ge=1, description="days an access package can be downloaded after completion; then it is deleted"
     )

@@ -4,7 +4,7 @@
 
     with Dsr("dsr.yaml", actor="ops:ann") as dsr:
         request = dsr.submit("acme", "erasure", ["email=ann@example.com"], verified=True)
-        outcome = dsr.run([request.id])          # through the Dagster job, in this process
+        outcome = dsr.run([request.id])          # the Dagster job, here or on the deployment
         print(dsr.status(request.id).record.state)
 
 Each method is one use case of `dsr_pipelines.service`, with this project's workspace and actor;
@@ -90,12 +90,13 @@ class Dsr:
     def runnable(self, request_ids: Sequence[int] = (), pending: bool = False) -> list[int]:
         return requests.runnable(self.ws, request_ids, pending)
 
-    def run(self, request_ids: Sequence[int], log_level: str = "WARNING") -> RunOutcome:
-        """Carry the requests out through the Dagster job, in this process."""
+    def run(self, request_ids: Sequence[int], log_level: str = "WARNING", detach: bool = False) -> RunOutcome:
+        """Carry the requests out through the Dagster job: in this process, or on the deployment dsr.yaml
+        names (`dagster.webserver`), waiting for the run unless `detach`."""
         from ..orchestration.launch import run_requests  # Dagster loads only for commands that run a job
 
         self.ws.mapped_stores()  # a missing, malformed or tenant-blind datamap is refused here
-        return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level)
+        return run_requests(self.ws, self.config_path, list(request_ids), self.actor, log_level, detach)
 
     def override_guard(self, request_ids: Sequence[int], reason: str) -> None:
         """Let the named requests run without the over-deletion guard from now on (audited)."""

@@ -49,6 +49,11 @@ def run_config(request_ids: list[int], actor: str) -> dg.RunConfig:
     return dg.RunConfig(ops={"start_requests": {"config": {"request_ids": request_ids, "actor": actor}}})
 
 
+def requests_of(config: dict) -> list[int]:
+    """The request ids a run of `dsr_job` was given (`run_config`'s shape, read back from a run)."""
+    return list(config["ops"]["start_requests"]["config"]["request_ids"])
+
+
 @dg.job(
     description="Discover personal data in every store and log what the datamap lacks, for review. "
     "Never changes the datamap or the stores."

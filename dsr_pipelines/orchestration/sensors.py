@@ -4,7 +4,7 @@ purges; and close the loop when a run of the DSR job fails."""
 import dagster as dg
 
 from ..service import batch, holds, requests, tenants
-from .jobs import dsr_job, run_config, run_tags, tenant_purge_job
+from .jobs import dsr_job, requests_of, run_config, run_tags, tenant_purge_job
 from .resources import DsrResource
 
 MAX_BATCH = 200
@@ -108,12 +108,11 @@ def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, dsr: D
 )
 def dsr_job_on_run_failure(context: dg.RunFailureSensorContext, dsr: DsrResource):
     run = context.dagster_run
-    started = run.run_config["ops"]["start_requests"]["config"]
     actor = "sensor:dsr_job_on_run_failure"
     reason = run.tags.get(FAILURE_REASON, "UNKNOWN")
     again = batch.fail_unfinished(
         dsr.workspace,
-        batch.Batch(tuple(started["request_ids"]), actor, run.run_id),
+        batch.Batch(tuple(requests_of(run.run_config)), actor, run.run_id),
         f"run {run.run_id} failed ({reason.lower().replace('_', ' ')})",
     )
     attempt = int(run.tags.get("dsr/attempt", "1"))

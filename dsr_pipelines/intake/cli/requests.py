@@ -99,6 +99,9 @@ def run(
         False, "--dry-run", help="report what would be found and changed; change nothing"
     ),
     verbose: bool = typer.Option(False, "--verbose", help="show Dagster's event log"),
+    detach: bool = typer.Option(
+        False, "--detach", help="on a deployment (dagster.webserver in dsr.yaml): return once queued"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the outcome (or the dry run) as JSON"),
     override_guard: bool = typer.Option(
         False,
@@ -107,7 +110,10 @@ def run(
     ),
     reason: str = typer.Option(None, "--reason", help="with --override-guard: why (kept with the request)"),
 ) -> None:
-    """Execute requests through the Dagster job in process. Exit 0 only when all completed.
+    """Execute requests through the Dagster job. Exit 0 only when all completed.
+
+    The job runs in this process, unless dsr.yaml names a deployment (`dagster.webserver`): then the
+    run goes to its queue, and this command waits for it (or, with --detach, prints its id).
 
     The dry run exits 1 when it shows a request the run would refuse (the over-deletion guard, an
     unreachable store). A request the guard refused keeps the guard that refused it (a looser
@@ -124,10 +130,17 @@ def run(
             return
         if override_guard:
             dsr.override_guard(ids, reason or "")
+        if detach and dry_run:
+            raise DsrError("--detach queues a run; a dry run is not one")
         if dry_run:
             plan = dsr.dry_run(ids)
         else:
-            outcome = _run_with_progress(dsr, ids, verbose)
+            outcome = dsr.run(ids, detach=True) if detach else _run_with_progress(dsr, ids, verbose)
+    if detach:
+        if json_out:
+            print_json({"run_id": outcome.run_id, "queued": sorted(outcome.states)})
+        err.print(f"run {outcome.run_id} queued for {len(ids)} request(s); dsr status follows them")
+        return
     if dry_run:
         if json_out:
             print_json(
