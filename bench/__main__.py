@@ -14,6 +14,7 @@ from . import (
     objects_erasure,
     scaling,
     sweep,
+    workers,
 )
 
 BENCHMARKS = {
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "sweep": sweep.main,
     "intake": intake.main,
     "api": api.main,
+    "workers": workers.main,
 }
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:

@@ -246,6 +246,32 @@ class Connector(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One of `count` disjoint shares of a store's files or objects: those whose path (a file's in its
+    dataset, an object's key) hashes to `index`. A path belongs to exactly one chunk, whoever lists it
+    and when, so chunks done by separate processes never touch the same file or object."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"chunk {self.index} of {self.count}")
+
+    def holds(self, path: str) -> bool:
+        digest = hashlib.blake2b(path.encode(), digest_size=8).digest()  # even for near-equal paths
+        return int.from_bytes(digest, "big") % self.count == self.index
+
+
+@runtime_checkable
+class Divisible(Protocol):
+    """A store whose lookups and erasures can be done chunk by chunk (lakes and buckets): `within`
+    returns a connector that sees only that chunk's files or objects."""
+
+    def within(self, chunk: Chunk) -> Divisible: ...
+
+
 ALL_TABLES = "*"  # in what a kept schema covers: every table, not only those used so far
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from .orchestration.executors import executor
 from .orchestration.heap import freeze_imports
 from .orchestration.io_manager import SummaryIOManagerFactory
 from .orchestration.jobs import backup_scan_job, discovery_job, dsr_job, retention_sweep_job, tenant_purge_job
@@ -28,6 +29,7 @@ defs = dg.Definitions(
         "dsr": DsrResource(config_path=dg.EnvVar("DSR_CONFIG")),
         "io_manager": SummaryIOManagerFactory(),
     },
+    executor=executor(),
 )
 
 freeze_imports()  # a code server or run worker imports this module before its first run

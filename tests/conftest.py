@@ -261,6 +261,19 @@ class Stores:
     def status(self, request_id: int) -> dict:
         return json.loads(self.project.cli("status", str(request_id), "--json").stdout)
 
+    def split(self, chunks, **settings) -> None:
+        """The lake and the bucket split into `chunks` (dsr.yaml), with other settings changed too."""
+        data = yaml.safe_load(self.project.config_path.read_text())
+        for store in data["stores"]:
+            if store["kind"] in ("parquet", "s3"):
+                store["chunks"] = chunks
+        data.update(settings)
+        self.project.config_path.write_text(yaml.safe_dump(data))
+
+    def without(self, person: shop.Person, events: list[dict]) -> list[dict]:
+        """`events` less the person's: what erasing them from the lake must leave."""
+        return [e for e in events if e["user_id"] != person.customer_id and e.get("email") != person.email]
+
 
 @pytest.fixture
 def stores(request, tmp_path, s3_server, bucket, monkeypatch) -> Stores:

@@ -10,6 +10,7 @@ is at any moment either old or new; a re-run after a crash finishes the rest.
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import time
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..base import (
     SOURCE,
+    Chunk,
     CollectionInfo,
     Delete,
     EraseCount,
@@ -39,7 +41,7 @@ from ..matching import by_collection, for_source, matches, none_of
 from .expiry import ages_of, partition_match, selection, span
 from .files import DatasetFile, dataset_files, dataset_schema, entries, open_filesystem, temporaries
 from .reading import Conflict, ScanStats, conform, hits, open_file, scan_file, with_partitions
-from .writing import TMP_PREFIX, apply_mask, fsync, temporary_for, write_like
+from .writing import TMP_PREFIX, apply_mask, fsync, original_of, temporary_for, write_like
 
 PROBES = 20  # row groups read per sample
 SIDE_FILE = "restricted.parquet"  # the one file of a restriction side table
@@ -67,6 +69,13 @@ class ParquetConnector:
         self.workers = workers or 2 * (os.cpu_count() or 2)
         self.last_scan = ScanStats()
         self._schemas: dict[str, tuple[tuple, pa.Schema]] = {}
+        self.chunk: Chunk | None = None  # every file, or only one chunk's (`within`)
+
+    def within(self, chunk: Chunk) -> ParquetConnector:
+        """This lake, seeing only the files of `chunk` (by their path in their dataset)."""
+        view = copy.copy(self)
+        view.chunk, view.last_scan, view._schemas = chunk, ScanStats(), {}
+        return view
 
     def close(self) -> None:
         pass
@@ -108,7 +117,7 @@ class ParquetConnector:
             raise self._fail(f"list {collection}", exc) from None
         if found is None:
             raise StoreError(f"store {self.name}: collection {collection}: nothing at {base}")
-        return found
+        return found if self.chunk is None else [f for f in found if self.chunk.holds(f.source)]
 
     def schema(self, collection: str, files: Sequence[DatasetFile] | None = None) -> pa.Schema:
         """The dataset's schema: every file's columns (types widened where files differ) and partitions."""
@@ -228,9 +237,12 @@ class ParquetConnector:
         return [EraseCount(counts[i], (), tuple(skipped[i])) for i in range(len(ops))]
 
     def _remove_temporaries(self, collection: str) -> None:
-        """Temporaries a crashed erase left behind (their originals are intact)."""
-        for path in temporaries(self.fs, self._path(collection), TMP_PREFIX):
-            self.fs.delete_file(path)
+        """Temporaries a crashed erase left behind (their originals are intact); a chunk's own only, as
+        another chunk may be writing its files now."""
+        base = self._path(collection)
+        for path in temporaries(self.fs, base, TMP_PREFIX):
+            if self.chunk is None or self.chunk.holds(original_of(path)[len(base) + 1 :]):
+                self.fs.delete_file(path)
 
     def _rewrite(
         self, f: DatasetFile, ops: dict[int, tuple[EraseOp, pa.Table]], collection: str, last: bool

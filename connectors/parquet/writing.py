@@ -20,6 +20,12 @@ def temporary_for(path: str) -> str:
     return f"{folder}/{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{base}"
 
 
+def original_of(temporary: str) -> str:
+    """The file a temporary was written to replace."""
+    folder, _, base = temporary.rpartition("/")
+    return f"{folder}/{base[len(TMP_PREFIX) + 9 :]}"
+
+
 def write_like(original: pq.ParquetFile, table: pa.Table, where: str, filesystem) -> None:
     """Write `table` with the original's schema, metadata, codecs, dictionaries and row-group size."""
     meta = original.metadata

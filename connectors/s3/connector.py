@@ -10,6 +10,7 @@ deleted too. A bucket that disappears mid-run is reported per object, not as a f
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import random
@@ -27,6 +28,7 @@ import pyarrow.ipc as ipc
 from ..base import (
     RECORD,
     SOURCE,
+    Chunk,
     CollectionInfo,
     Delete,
     EraseCount,
@@ -84,6 +86,7 @@ class S3Connector:
         self._collections: list[CollectionInfo] | None = None
         self._misses = Misses()
         self._kept = Kept()
+        self.chunk: Chunk | None = None  # every object, or only one chunk's (`within`)
 
     def close(self) -> None:
         self.bucket.client.close()
@@ -125,7 +128,14 @@ class S3Connector:
         return self._collections
 
     def objects(self, layout: ObjectLayout) -> list[ObjectInfo]:
-        return list(self.bucket.objects(self.root + layout.prefix))
+        listed = self.bucket.objects(self.root + layout.prefix)
+        return [o for o in listed if self.chunk is None or self.chunk.holds(o.key)]
+
+    def within(self, chunk: Chunk) -> S3Connector:
+        """This bucket, seeing only the objects of `chunk` (by their key)."""
+        view = copy.copy(self)
+        view.chunk = chunk
+        return view
 
     def keyed(self, layout: ObjectLayout, objects: Sequence[ObjectInfo]) -> pa.Table:
         """Per object under a key pattern: its key, size, time and the placeholder values in its key."""

@@ -56,6 +56,13 @@ class StoreConfig(_Strict):
     region: str | None = None
     access_key_env: str | None = Field(None, description="variable holding the access key (default: AWS_*)")
     secret_key_env: str | None = None
+    chunks: int = Field(
+        1,
+        ge=1,
+        le=4096,
+        description="lakes and buckets: the steps a lookup or erasure is split into, each over its share "
+        "of the files or objects; Dagster's executor spreads them over its workers",
+    )
 
     _urls_without_passwords = field_validator("url", "endpoint_url")(_no_password)
 
@@ -69,6 +76,8 @@ class StoreConfig(_Strict):
             raise ValueError("give both access_key_env and secret_key_env, or neither")
         if self.kind == "sql" and (self.endpoint_url or self.endpoint_url_env or self.access_key_env):
             raise ValueError("endpoint and key settings are for s3 and parquet stores")
+        if self.kind == "sql" and self.chunks > 1:
+            raise ValueError("chunks are for s3 and parquet stores (a SQL store finds rows by index)")
         return self
 
     def _env(self, variable: str) -> str:

@@ -51,6 +51,11 @@ def step_errors() -> Iterator[None]:
 # -- the DSR job ------------------------------------------------------------------------------
 
 
+def mapping_key(task: StoreTask) -> str:
+    """A step per store, or per chunk of one (`3_lake`: digits first, so never a store's name)."""
+    return task.store if task.chunk is None else f"{task.chunk.index}_{task.store}"
+
+
 class DsrRunConfig(dg.Config):
     request_ids: list[int] = Field(description="DSR request ids; identities stay in the state database")
     actor: str = Field(description=ACTOR)
@@ -71,7 +76,7 @@ def start_requests(context: dg.OpExecutionContext, config: DsrRunConfig, dsr: Ds
         context.log.info(f"{started.links_added} keys linking stores recorded (encrypted)")
     yield dg.Output(started.batch, "batch")
     for task in started.tasks:
-        yield dg.DynamicOutput(task, output_name="tasks", mapping_key=task.store)
+        yield dg.DynamicOutput(task, output_name="tasks", mapping_key=mapping_key(task))
 
 
 @dg.op(retry_policy=READ_RETRY)
@@ -79,9 +84,7 @@ def inspect_store(context: dg.OpExecutionContext, task: StoreTask, dsr: DsrResou
     """Find the subjects and plan, changing nothing: the over-deletion guard looks at this."""
     with step_errors():
         summary = batch.inspect(dsr.workspace, task)
-    context.log.info(
-        f"{task.store}: inspected {len(task.request_ids)} requests, stopped {len(summary.failed)}"
-    )
+    context.log.info(f"{task.key}: inspected {len(task.request_ids)} requests, stopped {len(summary.failed)}")
     return summary
 
 
@@ -95,7 +98,7 @@ def decide_requests(
     stopped = len(set(started.request_ids) - {r for t in tasks for r in t.request_ids})
     context.log.info(f"{stopped} requests stopped before any change")
     for task in tasks:
-        yield dg.DynamicOutput(task, mapping_key=task.store)
+        yield dg.DynamicOutput(task, mapping_key=mapping_key(task))
 
 
 @dg.op
@@ -103,7 +106,7 @@ def apply_store(context: dg.OpExecutionContext, task: StoreTask, dsr: DsrResourc
     """Export, erase, restrict or lift in one store; each request's outcome is recorded at once."""
     with step_errors():
         summary = batch.apply(dsr.workspace, task)
-    context.log.info(f"{task.store}: " + " ".join(f"{k}={v}" for k, v in totals(summary).items()))
+    context.log.info(f"{task.key}: " + " ".join(f"{k}={v}" for k, v in totals(summary).items()))
     return summary
 
 

@@ -42,9 +42,20 @@ def refusals(
     guards: Mapping[int, GuardConfig | None],
 ) -> dict[int, Refusal]:
     """Requests matching more of a collection than their guard allows (`None`: overridden)."""
+    matched = {collection: counts_per_request(rows) for collection, rows in found.items()}
+    return refusals_of_counts(store_name, matched, connector, guards)
+
+
+def refusals_of_counts(
+    store_name: str,
+    matched: Mapping[str, Mapping[int, int]],
+    connector: Connector,
+    guards: Mapping[int, GuardConfig | None],
+) -> dict[int, Refusal]:
+    """The same from rows matched per collection and request (summed over a store's chunks)."""
     out: dict[int, Refusal] = {}
-    for collection, rows in sorted(found.items()):
-        counts = {r: n for r, n in counts_per_request(rows).items() if guards.get(r) is not None}
+    for collection, per_request in sorted(matched.items()):
+        counts = {r: n for r, n in per_request.items() if guards.get(r) is not None}
         if all(n <= guards[r].min_rows for r, n in counts.items()):
             continue  # always allowed, no need to count the table
         total = connector.count(collection)

@@ -15,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
-from connectors import StoreError
+from connectors import Chunk, StoreError
 
 from ..core.errors import DsrError
 from ..core.faults import crash_point
 from ..plan import links
 from ..plan.export import ExportFile, write_manifest
+from ..plan.guard import refusals_of_counts
 from ..plan.lookup import find_subjects
 from ..retain.backups import after_changes
 from ..retain.holds import held_rows, overlapping, split_by_holds
@@ -43,14 +44,63 @@ class Batch:
     run: str
 
 
+# Request types a lake's or bucket's `chunks` split into steps. An access request's package holds one
+# file per collection, and restriction and its lifting write one side table per dataset: whole stores.
+CHUNKED = ("erasure",)
+
+
 @dataclass(frozen=True)
 class StoreTask:
-    """One store's share of a batch: the requests it still has to do."""
+    """One store's share of a batch, or one chunk's of a store's: the requests it still has to do."""
 
     store: str
     request_ids: tuple[int, ...]
     actor: str
     run: str
+    chunk: Chunk | None = None
+
+    @property
+    def key(self) -> str:
+        """What the task's outcomes are recorded under: its store, or its chunk of it (`lake.3`)."""
+        return chunk_key(self.store, self.chunk)
+
+
+def chunk_key(store: str, chunk: Chunk | None) -> str:
+    return store if chunk is None else f"{store}.{chunk.index}"  # store names have no dots
+
+
+def store_of(key: str) -> str:
+    return key.partition(".")[0]
+
+
+def result_keys(ws: Workspace, request_type: str) -> list[str]:
+    """Where a request of this type records its outcomes: every mapped store, each chunk of a
+    chunked one."""
+    out = []
+    for store in ws.mapped_stores():
+        n = ws.config.store(store).chunks if request_type in CHUNKED else 1
+        out += [store] if n == 1 else [chunk_key(store, Chunk(i, n)) for i in range(n)]
+    return out
+
+
+def _store_tasks(
+    ws: Workspace, stores: Sequence[str], claimed: Sequence[int], actor: str, run: str
+) -> tuple[StoreTask, ...]:
+    """Per store, its task; for a chunked store, erasures get one task per chunk. A resumed request
+    skips the stores and chunks it finished."""
+    done = ws.db.results.done_stores(claimed) if claimed else set()
+    types = {r.id: r.type for r in ws.db.requests.get_many(claimed)} if claimed else {}
+    tasks = []
+    for store in stores:
+        n = ws.config.store(store).chunks
+        split = [r for r in claimed if n > 1 and types[r] in CHUNKED]
+        whole = [r for r in claimed if r not in split]
+        if n == 1 or whole:  # a chunked store's whole-store step only for what it does not split
+            tasks.append(StoreTask(store, tuple(r for r in whole if (r, store) not in done), actor, run))
+        for chunk in (Chunk(i, n) for i in range(n)) if split else ():
+            todo = tuple(r for r in split if (r, chunk_key(store, chunk)) not in done)
+            tasks.append(StoreTask(store, todo, actor, run, chunk))
+    return tuple(tasks)
 
 
 @dataclass(frozen=True)
@@ -88,10 +138,7 @@ def start(ws: Workspace, request_ids: Sequence[int], actor: str, run: str) -> St
     except StoreError as exc:
         _fail(ws, batch, f"{exc}; nothing was changed, run again")
         return Started(batch, (), not_runnable, held, failed=len(claimed))
-    done = db.results.done_stores(claimed) if claimed else set()
-    tasks = tuple(
-        StoreTask(name, tuple(r for r in claimed if (r, name) not in done), actor, run) for name in stores
-    )
+    tasks = _store_tasks(ws, stores, claimed, actor, run)
     crash_point("start")
     return Started(batch, tasks, not_runnable, held, links_added=added)
 
@@ -123,27 +170,54 @@ def _by_type(ws: Workspace, subjects: Sequence[Subject]) -> dict[str, list[Subje
     return out
 
 
-def _inspect(ws: Workspace, store: str, subjects: Sequence[Subject]) -> StoreSummary:
-    """Find and plan in one store, changing nothing; a store that fails fails its requests."""
+def _connector(ws: Workspace, store: str, chunk: Chunk | None):
+    return ws.connector(store) if chunk is None else ws.connector(store).within(chunk)
+
+
+def _inspect(
+    ws: Workspace, store: str, subjects: Sequence[Subject], chunk: Chunk | None = None
+) -> StoreSummary:
+    """Find and plan in one store or chunk, changing nothing; a store that fails fails its requests.
+    A chunk sees a share of each collection: the guard judges its requests once the chunks are summed
+    (`decide`)."""
     ids = tuple(s.request_id for s in subjects)
-    guards = ws.db.guard.guards(ids, ws.config.settings.guard)
-    parts = []
+    guards = ws.db.guard.guards(ids, ws.config.settings.guard) if chunk is None else {}
+    key, parts = chunk_key(store, chunk), []
     try:
         for type_, mine in _by_type(ws, subjects).items():
-            store_map, connector = ws.datamap.stores[store], ws.connector(store)
-            parts.append(per_store.inspect(store, store_map, connector, mine, type_, guards))
+            store_map, connector = ws.datamap.stores[store], _connector(ws, store, chunk)
+            parts.append(per_store.inspect(key, store_map, connector, mine, type_, guards))
     except StoreError as exc:
-        return StoreSummary(store, ids, failed={r: str(exc) for r in ids})
-    return per_store.merge(store, ids, parts)
+        return StoreSummary(store, ids, failed={r: str(exc) for r in ids}, chunk=chunk)
+    return replace(per_store.merge(store, ids, parts), chunk=chunk)
 
 
 def inspect(ws: Workspace, task: StoreTask) -> StoreSummary:
-    """What the store holds of each request and what would change: the guard decides on this."""
+    """What the store (or chunk) holds of each request and what would change: the guard decides on this."""
     if not task.request_ids:
-        return StoreSummary(task.store)
-    summary = _inspect(ws, task.store, ws.db.requests.subjects(task.request_ids))
+        return StoreSummary(task.store, chunk=task.chunk)
+    summary = _inspect(ws, task.store, ws.db.requests.subjects(task.request_ids), task.chunk)
     crash_point("inspect")
     return summary
+
+
+def _chunk_refusals(ws: Workspace, inspections: Sequence[StoreSummary]) -> dict[int, str]:
+    """The guard over chunked stores: each request's matches summed over the chunks, against the
+    whole collection (counted only where a request matched more than the guard always allows)."""
+    matched: dict[str, dict[str, dict[int, int]]] = {}
+    for summary in inspections:
+        if summary.chunk is None:
+            continue
+        for request_id, results in summary.results.items():
+            for r in results:
+                per_request = matched.setdefault(summary.store, {}).setdefault(r.collection, {})
+                per_request[request_id] = per_request.get(request_id, 0) + r.found
+    out = {}
+    for store, counts in sorted(matched.items()):
+        ids = sorted({r for per_request in counts.values() for r in per_request})
+        guards = ws.db.guard.guards(ids, ws.config.settings.guard)
+        out.update(refusals_of_counts(store, counts, ws.connector(store), guards))
+    return out
 
 
 def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> list[StoreTask]:
@@ -151,11 +225,19 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
     others go on to every store."""
     failed: dict[int, str] = {}
     refused = {}
-    for summary in sorted(inspections, key=lambda s: s.store):
+    for summary in sorted(inspections, key=lambda s: chunk_key(s.store, s.chunk)):
         for request_id, reason in summary.failed.items():
             failed.setdefault(request_id, reason)
         for request_id, why in summary.refused.items():
             refused.setdefault(request_id, why)
+    try:
+        chunked = _chunk_refusals(ws, inspections)
+    except StoreError as exc:  # the whole collection could not be counted: its chunks' requests stop
+        ids = {r for s in inspections if s.chunk is not None for r in s.request_ids}
+        chunked, failed = {}, {**dict.fromkeys(ids, str(exc)), **failed}
+    for request_id, why in chunked.items():
+        refused.setdefault(request_id, why)
+        failed.setdefault(request_id, str(why))
     guards = ws.db.guard.guards(list(refused), ws.config.settings.guard)
     for request_id, why in sorted(refused.items()):  # remembered: a looser config will not let it through
         ws.db.guard.refused(
@@ -165,40 +247,45 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
     ws.db.requests.release(list(failed), batch.run)
     crash_point("decide")
     return [
-        StoreTask(s.store, tuple(r for r in s.request_ids if r not in failed), batch.actor, batch.run)
-        for s in sorted(inspections, key=lambda s: s.store)
+        StoreTask(
+            s.store, tuple(r for r in s.request_ids if r not in failed), batch.actor, batch.run, s.chunk
+        )
+        for s in sorted(inspections, key=lambda s: chunk_key(s.store, s.chunk))
     ]
 
 
-def _held_overlap(ws: Workspace, store: str, subjects, active: Sequence[Hold]) -> dict[int, set[int]]:
-    """Which erasure subjects share records with a held subject of their tenant (two lookups; only
-    when such holds exist)."""
+def _held_overlap(
+    ws: Workspace, store: str, connector, subjects, active: Sequence[Hold]
+) -> dict[int, set[int]]:
+    """Which erasure subjects share records with a held subject of their tenant (two lookups, the
+    held subjects' over the whole store; only when such holds exist)."""
     tenants = {s.tenant for s in subjects}
     held = ws.db.holds.subjects([h for h in active if h.identity_kind and h.tenant in tenants])
     if not held:
         return {}
     store_map = ws.datamap.stores[store]
     theirs = held_rows(ws.datamap, ws.connectors, store, held)
-    return overlapping(store_map, find_subjects(store_map, ws.connector(store), subjects), theirs)
+    return overlapping(store_map, find_subjects(store_map, connector, subjects), theirs)
 
 
 def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
-    """Export, erase, restrict or lift in one store, and record each request's outcome there at once
-    (so a re-run resumes after it)."""
+    """Export, erase, restrict or lift in one store (or chunk), and record each request's outcome
+    there at once (so a re-run resumes after it)."""
     if not task.request_ids:
-        return StoreSummary(task.store)
-    db, store = ws.db, task.store
+        return StoreSummary(task.store, chunk=task.chunk)
+    db, store, key = ws.db, task.store, task.key
     held = db.requests.renew(task.request_ids, task.run, _until(ws))
     if len(held) < len(task.request_ids):  # the lease ran out and another run took them: theirs now
         task = replace(task, request_ids=tuple(held))
         if not held:
-            return StoreSummary(store)
-    store_map, connector, kind = ws.datamap.stores[store], ws.connector(store), ws.store_kinds()[store]
-    earlier = db.results.planned(task.request_ids, store)  # an attempt killed while applying
+            return StoreSummary(store, chunk=task.chunk)
+    store_map, kind = ws.datamap.stores[store], ws.store_kinds()[store]
+    connector = _connector(ws, store, task.chunk)
+    earlier = db.results.planned(task.request_ids, key)  # an attempt killed while applying
 
     def planned_first(results: dict[int, list[CollectionResult]], dead) -> None:
         db.tombstones.record(store, dead)
-        db.results.record_plan(store, results, task.actor)
+        db.results.record_plan(key, results, task.actor)
 
     outcomes, met = [], {}
     try:
@@ -206,10 +293,10 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
             if type_ == "erasure":
                 refs = {r.id: r.subject_refs for r in db.requests.get_many([s.request_id for s in subjects])}
                 active = db.holds.active()
-                overlap = _held_overlap(ws, store, subjects, active)
+                overlap = _held_overlap(ws, store, connector, subjects, active)
                 for group in split_by_holds(store, store_map, subjects, refs, active, overlap):
                     erased = per_store.erase(
-                        store, group.store_map, connector, group.subjects, db.keys, planned_first
+                        key, group.store_map, connector, group.subjects, db.keys, planned_first
                     )
                     outcomes.append(erased)
                     met.update(group.met)
@@ -224,9 +311,12 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
                 )
     except StoreError as exc:
         failed = [StoreOutcome(r, "failed", error=str(exc)) for r in task.request_ids]
-        db.results.record_stores(store, failed, task.actor)
-        return StoreSummary(store, task.request_ids, failed={r: str(exc) for r in task.request_ids})
-    summary = per_store.merge(store, task.request_ids, [o.summary for o in outcomes])
+        db.results.record_stores(key, failed, task.actor)
+        errors = {r: str(exc) for r in task.request_ids}
+        return StoreSummary(store, task.request_ids, failed=errors, chunk=task.chunk)
+    summary = replace(
+        per_store.merge(store, task.request_ids, [o.summary for o in outcomes]), chunk=task.chunk
+    )
     skipped = {r: items for o in outcomes for r, items in o.skipped.items()}
     recorded = []
     for request_id in task.request_ids:
@@ -243,7 +333,7 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
             db.holds.defer(request_id, store, met[request_id])
         results = reconcile(earlier.get(request_id, ()), summary.results.get(request_id, ()))
         recorded.append(StoreOutcome(request_id, status, results, note, tuple(mine)))
-    db.results.record_stores(store, recorded, task.actor)
+    db.results.record_stores(key, recorded, task.actor)
     return summary
 
 
@@ -285,10 +375,10 @@ def finish(ws: Workspace, batch: Batch) -> dict[str, int]:
         if r.state == "running" and r.lease_run == batch.run
     ]
     recorded = db.results.recorded([r.id for r in mine])
-    mapped = ws.mapped_stores()
+    expected = {t: result_keys(ws, t) for t in {r.type for r in mine}}
     conclusions = []
     for record in mine:
-        conclusion = _verdict(ws, record, recorded[record.id], mapped)
+        conclusion = _verdict(ws, record, recorded[record.id], expected[record.type])
         if record.type == "access" and conclusion.state != "failed":
             _seal_package(ws, record, recorded[record.id].skipped)
         conclusions.append(conclusion)
@@ -312,13 +402,14 @@ def _link_backups(ws: Workspace, batch: Batch, erased: Sequence[Conclusion], rec
     changes = []
     for c in erased:
         results = recorded[c.request_id].results
-        changed = sorted({r.store for r in results if r.deleted or r.masked or r.versions})
+        changed = sorted({store_of(r.store) for r in results if r.deleted or r.masked or r.versions})
         changes.append((f"request:{c.request_id}", changed, c.request_id))
     after_changes(ws.db, ws.config, ws.connectors, backups, changes, batch.actor)
 
 
 def _verdict(ws: Workspace, record: RequestRecord, recorded: Recorded, mapped: Sequence[str]) -> Conclusion:
-    """A request's final state, the note that says why, and (erasures) the probe's verdict."""
+    """A request's final state, the note that says why, and (erasures) the probe's verdict. `mapped`:
+    the stores (and chunks) it records outcomes in."""
     status, skipped = recorded.stores, recorded.skipped
     failed = {s: v["error"] for s, v in status.items() if v["status"] not in ("done", "partial", "held")}
     held = sorted({v["error"] for v in status.values() if v["status"] == "held"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from connectors import Connector
+from connectors import Chunk, Connector
 
 from ..core.config import GuardConfig
 from ..core.faults import crash_point
@@ -47,6 +47,7 @@ class StoreSummary:
     failed: dict[int, str] = field(default_factory=dict)
     files: dict[int, tuple[ExportFile, ...]] = field(default_factory=dict)
     refused: dict[int, Refusal] = field(default_factory=dict)  # by the guard (also in `failed`)
+    chunk: Chunk | None = None  # one chunk's share of the store (its results are under the chunk's key)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,16 @@ class Workspace:
             store, collection, why = unscoped[0]
             more = f" (and {len(unscoped) - 1} more: dsr datamap check)" if len(unscoped) > 1 else ""
             raise DatamapError(f"datamap: stores.{store}.collections.{collection}: {why}{more}")
+        for store in self.config.settings.stores:
+            if store.chunks == 1 or store.name not in self.datamap.stores:
+                continue
+            for name, spec in self.datamap.stores[store.name].collections.items():
+                if any(ref.local for ref in spec.references):
+                    raise DatamapError(
+                        f"datamap: stores.{store.name}.collections.{name}: a reference inside a store "
+                        f"split into chunks (chunks: {store.chunks}) would miss the rows other chunks hold; "
+                        "reference another store's collection, or set chunks: 1"
+                    )
         return sorted(self.datamap.stores)
 
     def unreachable(self) -> dict[str, str]:
