@@ -1,4 +1,5 @@
-"""`python -m bench [NAME] [options]`: the benchmark NAME (a key of BENCHMARKS), or every one in turn."""
+"""`python -m bench [NAME] [options]`: the benchmark NAME (a key of BENCHMARKS), or every one in turn
+(but the soak, which runs for many minutes: `python -m bench soak`)."""
 
 import sys
 
@@ -13,6 +14,7 @@ from . import (
     objects,
     objects_erasure,
     scaling,
+    soak,
     sweep,
     workers,
 )
@@ -30,10 +32,13 @@ BENCHMARKS = {
     "intake": intake.main,
     "api": api.main,
     "workers": workers.main,
+    "soak": soak.main,
 }
+ON_DEMAND = ("soak",)
 
 if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:
     BENCHMARKS[sys.argv[1]](sys.argv[2:])
 else:
-    for run in BENCHMARKS.values():
-        run(sys.argv[1:])
+    for name, run in BENCHMARKS.items():
+        if name not in ON_DEMAND:
+            run(sys.argv[1:])

@@ -7,6 +7,8 @@ it takes chunks from a queue and looks the subjects up in each (`ParquetConnecto
 .find`, what a chunk's inspection step reads). In the same run:
 - 1 worker, then 2 workers, each doing every chunk once (median of `--repeat`): the speed-up and
   the efficiency (speed-up / workers);
+- for reference, the pass without chunks: one process, its reading threads on every core (what a
+  step of a store without `chunks` does);
 - each chunk's time and bytes read: the per-chunk cost docs/scaling.md builds its model on;
 - what a step's process costs before it reads anything (Dagster's multiprocess and celery
   executors start or reuse a process that imports dsr's definitions): a fresh import, timed.
@@ -97,7 +99,12 @@ def main(argv: list[str]) -> None:
     times: dict[int, list[float]] = {1: [], 2: []}
     found: set[int] = set()
     per_chunk: list[tuple[int, float, int]] = []
+    whole: list[float] = []
     for _ in range(args.repeat):
+        connector = ParquetConnector("lake", str(root))
+        started = time.perf_counter()
+        found.add(sum(b.num_rows for b in connector.find("events", keys) if isinstance(b, pa.RecordBatch)))
+        whole.append(time.perf_counter() - started)
         for workers in times:
             seconds, done = _pass(workers, args.chunks, root, keys)
             times[workers].append(seconds)
@@ -118,6 +125,8 @@ def main(argv: list[str]) -> None:
     print(f"1 worker:  {t1:7.2f} s   ({', '.join(f'{t:.2f}' for t in times[1])})")
     print(f"2 workers: {t2:7.2f} s   ({', '.join(f'{t:.2f}' for t in times[2])})")
     print(f"speed-up {t1 / t2:.2f}x, efficiency {t1 / t2 / 2:.0%}")
+    t0 = statistics.median(whole)
+    print(f"no chunks, one process on every core: {t0:.2f} s ({', '.join(f'{t:.2f}' for t in whole)})")
     print(
         f"per chunk (1 worker): {chunk_seconds:.2f} s, {chunk_bytes / 1e6:.0f} MB read "
         f"({chunk_bytes / chunk_seconds / 1e6:.0f} MB/s a worker) of {size / args.chunks / 1e6:.0f} MB"

@@ -2,7 +2,8 @@
 schema, a code server, the daemon and the webserver, each its own process on free loopback ports,
 their output kept in files (to read when one fails, and to search for what must not be logged).
 
-Run monitoring polls every second here (30 s in deploy/): the tests wait for what it does.
+Run monitoring polls every second here (30 s in deploy/), and fails a run after `max_runtime`
+seconds (6 hours in deploy/): the tests wait for what it does.
 """
 
 from __future__ import annotations
@@ -100,11 +101,13 @@ def _wait_ready(deployment: Deployment) -> None:
     raise TimeoutError(f"the deployment was not ready within {READY_WITHIN} s: {deployment.logged()[-3000:]}")
 
 
-def start(home: Path, pg_url: str, config_path: Path, env: dict[str, str] | None = None) -> Deployment:
+def start(
+    home: Path, pg_url: str, config_path: Path, env: dict[str, str] | None = None, max_runtime: int = 600
+) -> Deployment:
     """deploy/ copied to `home`, its storage on `pg_url`; dsr's definitions read `config_path`."""
     shutil.copytree(ROOT / "deploy", home)
     instance_yaml = yaml.safe_load((home / "dagster.yaml").read_text())
-    instance_yaml["run_monitoring"]["poll_interval_seconds"] = 1
+    instance_yaml["run_monitoring"] |= {"poll_interval_seconds": 1, "max_runtime_seconds": max_runtime}
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml))
     grpc, web = free_port(), free_port()
     workspace = yaml.safe_load((home / "workspace.yaml").read_text())

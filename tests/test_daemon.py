@@ -8,8 +8,13 @@ and the daemon's sensor launches what is newly verified. Runs that change stores
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -23,11 +28,11 @@ pytestmark = pytest.mark.parametrize("project", ["postgresql"], indirect=True)
 
 
 @contextmanager
-def deployed(project, tmp_path, **env):
+def deployed(project, tmp_path, max_runtime: int = 600, **env):
     """The project's requests in a PostgreSQL request store, and a deployment running its definitions."""
     scratch = contextmanager(fresh_database)
     with scratch("postgresql", tmp_path) as requests_url, scratch("postgresql", tmp_path) as dagster_url:
-        running = deployment.start(tmp_path / "home", dagster_url, project.config_path, env)
+        running = deployment.start(tmp_path / "home", dagster_url, project.config_path, env, max_runtime)
         project.write_config(request_store=requests_url, dagster={"webserver": running.webserver})
         try:
             yield running
@@ -94,3 +99,56 @@ def test_the_daemon_launches_through_the_queue_one_run_that_writes_at_a_time(pro
         assert len(writers) >= 2
         for (_, end), (start, _) in zip(writers, writers[1:], strict=False):
             assert start >= end, "two runs that change stores overlapped"
+
+
+def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The process the code server started for the run (its engine event says which)."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        found = re.search(r"Started process for run \(pid: (\d+)\)", entry.message)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process below it: the machine lost the worker, steps and all."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    for each in tree:
+        with suppress(ProcessLookupError):
+            os.kill(each, signal.SIGKILL)
+
+
+def test_a_killed_worker_s_run_is_failed_by_run_monitoring_and_its_requests_run_again(project, tmp_path):
+    # Runs hold 8 s in their inspection, time to kill the worker; monitoring fails a run after 45 s.
+    with deployed(project, tmp_path, max_runtime=45, DSR_PAUSE_AT="inspect:8") as running:
+        ids = [project.submit(person, "erasure") for person in project.people[:2]]
+        running.dagster("sensor", "start", "dsr_job_on_run_failure")
+        queued = json.loads(project.cli("run", *map(str, ids), "--detach", "--json").stdout)["run_id"]
+        with running.instance() as instance:
+            pid = wait_for(lambda: worker_pid(instance, queued), "the run's worker started")
+            wait_for(lambda: set(states(project, ids).values()) == {"running"}, "the requests running")
+            kill_tree(pid)
+
+            wait_for(lambda: set(states(project, ids).values()) == {"completed"}, "completed by a new run")
+            killed = instance.get_run_by_id(queued)
+            retries = [r for r in instance.get_runs() if r.tags.get("dsr/attempt") == "2"]
+
+        assert killed.status == dg.DagsterRunStatus.FAILURE
+        assert [r.tags["dagster/sensor_name"] for r in retries] == ["dsr_job_on_run_failure"]
+        with project.db() as db:  # running, failed by the sensor naming the run, then completed once
+            for request_id in ids:
+                steps = db.requests.transitions(request_id)
+                assert [t["to_state"] for t in steps][-4:] == ["running", "failed", "running", "completed"]
+                failed = steps[-3]
+                assert failed["actor"] == "sensor:dsr_job_on_run_failure" and queued in failed["note"]
+        assert "ledger intact" in project.cli("audit", "verify").stdout

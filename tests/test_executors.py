@@ -6,7 +6,7 @@ process does (tests/test_chunks.py).
 
 from __future__ import annotations
 
-import importlib
+import json
 import os
 import signal
 import subprocess
@@ -17,9 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from dsr_pipelines import definitions
 from dsr_pipelines.orchestration.executors import BACKEND_ENV, BROKER_ENV, QUEUE_ENV
 from dsr_pipelines.orchestration.jobs import run_config, run_tags
 
@@ -30,24 +28,41 @@ BACKEND = os.environ.get("DSR_TEST_BACKEND", "redis://127.0.0.1:6379/0")
 CHUNKS = 3
 
 
-def run_on_workers(request_ids: list[int]) -> dg.ExecuteJobResult:
-    """One run of dsr_job loaded from the definitions, as a code server loads it, on a persistent
-    instance (the workers open it from its reference)."""
-    job = ReconstructableRepository.for_module("dsr_pipelines.definitions", "defs").get_reconstructable_job(
-        "dsr_job"
+# A run worker: dsr_job loaded from the definitions as a code server loads them (their executor is
+# chosen by the environment as they load), run on the persistent instance the steps' processes and
+# the celery workers open from its reference.
+RUN_WORKER = """
+import json, sys
+import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+repository = ReconstructableRepository.for_module("dsr_pipelines.definitions", "defs")
+with dg.DagsterInstance.get() as instance:
+    result = dg.execute_job(
+        repository.get_reconstructable_job("dsr_job"), instance=instance,
+        run_config=json.loads(sys.argv[1]), tags=json.loads(sys.argv[2]),
     )
+    print(result.run_id)
+"""
+
+
+def run_on_workers(request_ids: list[int]) -> str:
+    """One run of dsr_job for these requests in a run worker of its own; its run id."""
+    config = json.dumps(run_config(request_ids, "tester").to_config_dict())
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_WORKER, config, json.dumps(run_tags("erasure"))],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def step_pids(run_id: str, prefix: str) -> set[int]:
+    """The processes the run's steps named `prefix...` succeeded in."""
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(
-            job,
-            instance=instance,
-            run_config=run_config(request_ids, "tester").to_config_dict(),
-            tags=run_tags("erasure"),
-        )
-        return result
-
-
-def step_pids(result: dg.ExecuteJobResult, prefix: str) -> set[int]:
-    return {e.pid for e in result.get_step_success_events() if e.step_key.startswith(prefix)}
+        successes = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    return {e.dagster_event.pid for e in successes if e.step_key.startswith(prefix)}
 
 
 @pytest.fixture
@@ -58,13 +73,14 @@ def chunked(stores, monkeypatch):
     return stores
 
 
-def erase_two(stores) -> dg.ExecuteJobResult:
+def erase_two(stores) -> str:
     """Erase two people through the workers: the stores must be left as one pass in process leaves them."""
     people = stores.project.people[7:9]
     before = stores.events()
     ids = [stores.project.submit(person, "erasure") for person in people]
-    result = run_on_workers(ids)
-    assert result.success
+    run_id = run_on_workers(ids)
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
     assert {stores.status(r)["state"] for r in ids} == {"completed"}
     expected = before
     for person in people:
@@ -72,16 +88,18 @@ def erase_two(stores) -> dg.ExecuteJobResult:
     assert stores.events() == expected  # what one pass in process leaves
     left = stores.objects()
     assert not any(person.email.encode() in body for person in people for body in left.values())
-    return result
+    return run_id
 
 
 def test_the_multiprocess_executor_runs_each_chunk_in_a_process_of_its_own(chunked, monkeypatch):
     monkeypatch.delenv(BROKER_ENV, raising=False)
-    result = erase_two(chunked)
-    chunk_steps = {e.step_key for e in result.get_step_success_events() if "_lake]" in e.step_key}
-    assert chunk_steps == {f"{s}[{i}_lake]" for s in ("inspect_store", "apply_store") for i in range(CHUNKS)}
-    assert os.getpid() not in step_pids(result, "apply_store")
-    assert len(step_pids(result, "apply_store")) == 1 + 2 * CHUNKS  # shop, and each chunk of two stores
+    run_id = erase_two(chunked)
+    with dg.DagsterInstance.get() as instance:
+        steps = {e.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+    assert {s for s in steps if "_lake]" in s} == {
+        f"{step}[{i}_lake]" for step in ("inspect_store", "apply_store") for i in range(CHUNKS)
+    }
+    assert len(step_pids(run_id, "apply_store")) == 1 + 2 * CHUNKS  # shop, and each chunk of two stores
 
 
 def _broker_reachable() -> None:
@@ -128,12 +146,9 @@ def test_two_celery_workers_share_the_chunks_and_leave_the_stores_as_one_pass(ch
     monkeypatch.setenv(BACKEND_ENV, BACKEND)
     workers, queue = start_workers(tmp_path, 2, dict(os.environ))
     monkeypatch.setenv(QUEUE_ENV, queue)
-    importlib.reload(definitions)  # the executor is chosen when the definitions load, as a code server's
     try:
-        result = erase_two(chunked)
+        run_id = erase_two(chunked)
     finally:
-        monkeypatch.delenv(BROKER_ENV)
-        importlib.reload(definitions)  # the next tests' runs on the default executor again
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
@@ -142,8 +157,7 @@ def test_two_celery_workers_share_the_chunks_and_leave_the_stores_as_one_pass(ch
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
-    pids = step_pids(result, "inspect_store") | step_pids(result, "apply_store")
+    pids = step_pids(run_id, "inspect_store") | step_pids(run_id, "apply_store")
     assert len(pids) == 2, pids  # every step on one of the two workers' processes, both used
-    assert os.getpid() not in pids
     for i in range(2):  # each worker took steps of this run from the broker
         assert "execute_plan" in (tmp_path / f"worker-{i}.log").read_text()

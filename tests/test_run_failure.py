@@ -42,9 +42,11 @@ def killed_run(project, ids: list[int], home) -> tuple[dg.DagsterInstance, dg.Da
     return instance, run
 
 
-def fail(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: RunFailureReason, project):
-    """Report the run failed, as run monitoring does; then one evaluation of the sensor."""
-    event = instance.report_run_failed(run, "gone", JobFailureData(error=None, failure_reason=reason))
+def fail(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: RunFailureReason | None, project):
+    """Report the run failed, as run monitoring does (with no reason: as it does for a dead worker or
+    a run past its maximum runtime); then one evaluation of the sensor."""
+    data = JobFailureData(error=None, failure_reason=reason) if reason else None
+    event = instance.report_run_failed(run, "gone", data)
     built = dg.build_run_status_sensor_context(
         sensor_name=dsr_job_on_run_failure.name,
         dagster_event=event,
@@ -61,12 +63,17 @@ def states(project, ids: list[int]) -> dict[int, str]:
         return {r.id: r.state for r in db.requests.get_many(ids)}
 
 
-def test_a_run_whose_worker_died_is_failed_then_run_again_to_completion(project, tmp_path):
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [(RunFailureReason.RUN_WORKER_RESTART, "run worker restart"), (None, "no reason given")],
+    ids=["a restarted worker", "failed by run monitoring"],
+)
+def test_a_run_whose_worker_died_is_failed_then_run_again_to_completion(project, tmp_path, reason, said):
     ids = [project.submit(person, "erasure") for person in project.people[:2]]
     instance, run = killed_run(project, ids, tmp_path / "dagster")
     assert set(states(project, ids).values()) == {"running"}
 
-    retry = fail(instance, run, RunFailureReason.RUN_WORKER_RESTART, project)
+    retry = fail(instance, run, reason, project)
 
     assert isinstance(retry, dg.RunRequest)
     assert retry.run_key == f"retry:{run.run_id}"  # one retry per failed run, whatever the ticks
@@ -76,7 +83,7 @@ def test_a_run_whose_worker_died_is_failed_then_run_again_to_completion(project,
     assert set(states(project, ids).values()) == {"failed"}
     with project.db() as db:
         notes = {r.error for r in db.requests.get_many(ids)}
-    assert all(run.run_id in note and "run worker restart" in note for note in notes)
+    assert all(run.run_id in note and said in note for note in notes)
 
     result = dsr_job.execute_in_process(
         run_config=retry.run_config,

@@ -9,8 +9,10 @@ from .resources import DsrResource
 
 MAX_BATCH = 200
 # A run that failed for one of these lost its worker (killed, restarted, never started), not its
-# work: its requests are run again, up to MAX_ATTEMPTS runs in all. A run whose steps failed is not
-# retried by itself: the requests say failed, with the run, for an operator.
+# work: its requests are run again, up to MAX_ATTEMPTS runs in all. So is a run failed from outside
+# with no reason given: run monitoring does that to a run whose worker is gone, or that outlived
+# its maximum runtime. A run whose steps failed is not retried by itself: the requests say failed,
+# with the run, for an operator.
 TRANSIENT = ("UNEXPECTED_TERMINATION", "START_TIMEOUT", "RUN_WORKER_RESTART")
 FAILURE_REASON = "dagster/failure_reason"  # the tag Dagster's run storage gives a failed run
 MAX_ATTEMPTS = 3
@@ -109,14 +111,15 @@ def tenant_purge_on_due_terminations(context: dg.SensorEvaluationContext, dsr: D
 def dsr_job_on_run_failure(context: dg.RunFailureSensorContext, dsr: DsrResource):
     run = context.dagster_run
     actor = "sensor:dsr_job_on_run_failure"
-    reason = run.tags.get(FAILURE_REASON, "UNKNOWN")
+    reason = run.tags.get(FAILURE_REASON, "NO_REASON_GIVEN")
     again = batch.fail_unfinished(
         dsr.workspace,
         batch.Batch(tuple(requests_of(run.run_config)), actor, run.run_id),
         f"run {run.run_id} failed ({reason.lower().replace('_', ' ')})",
     )
     attempt = int(run.tags.get("dsr/attempt", "1"))
-    if reason not in TRANSIENT or not again or attempt >= MAX_ATTEMPTS:
+    lost = reason in TRANSIENT or FAILURE_REASON not in run.tags
+    if not lost or not again or attempt >= MAX_ATTEMPTS:
         return dg.SkipReason(f"run {run.run_id}: requests marked failed; not run again ({reason})")
     return dg.RunRequest(
         run_key=f"retry:{run.run_id}",
