@@ -20,7 +20,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -57,9 +56,7 @@ def main(argv: list[str]) -> None:
     size = lakegen.size(root)
     files = len(list((root / "events").rglob("*.parquet")))
 
-    rng = np.random.default_rng(9)
-    users = np.sort(rng.choice(USERS, args.subjects, replace=False) + 1)
-    emails = lakegen._email_column(USERS).take(pa.array(users - 1))
+    users, emails = lakegen.subjects(args.subjects, USERS)
     keys = [pa.table({"user_id": pa.array(users, pa.int64())}), pa.table({"email": emails})]
     connector = ParquetConnector("lake", str(root))
     dataset = ds.dataset(root / "events", format="parquet", partitioning="hive")

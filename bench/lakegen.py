@@ -77,5 +77,11 @@ def generate(root: Path, rows: int, days: int = 365, users: int = 1_000_000, see
     return params
 
 
+def subjects(n: int, users: int, seed: int = 9) -> tuple[np.ndarray, pa.Array]:
+    """`n` users drawn at seeded random, sorted, and their addresses: the benchmarks' subjects."""
+    ids = np.sort(np.random.default_rng(seed).choice(users, n, replace=False) + 1)
+    return ids, _email_column(users).take(pa.array(ids - 1))
+
+
 def size(root: Path) -> int:
     return sum(p.stat().st_size for p in (root / "events").rglob("*.parquet"))

@@ -53,24 +53,26 @@ def _size(admin: sa.Engine, schema: str, table: str | None = None) -> int:
         + (" and c.relname = :t" if table else "")
     )
     with admin.connect() as conn:
-        return conn.execute(sa.text(query), {"s": schema, "t": table}).scalar_one()
+        return int(conn.execute(sa.text(query), {"s": schema, "t": table}).scalar_one())
 
 
-def _rss(pid: int) -> int:
-    """Resident memory of a process and every process below it, in bytes."""
-    children: dict[int, list[int]] = {}
+def _children(pid: int) -> list[int]:
+    out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
-    while todo:
-        each = todo.pop()
-        todo += children.get(each, [])
+    return out
+
+
+def _rss(pids: list[int]) -> int:
+    """Resident memory of these processes, in bytes."""
+    total = 0
+    for pid in pids:
         try:
-            status = Path(f"/proc/{each}/status").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
         kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0")
@@ -115,7 +117,10 @@ def main(argv: list[str]) -> None:
         config.write_text(yaml.safe_dump(settings))
         for sensor in ("dsr_job_on_verified_requests", "dsr_job_on_run_failure"):
             running.dagster("sensor", "start", sensor)
-        pids = {name: p.pid for name, p in running.processes.items()}
+        # The long-lived processes: the daemon, the webserver, and the code server's proxy with the
+        # server it started (the run workers the server starts come and go: not counted).
+        pids = {name: [p.pid] for name, p in running.processes.items()}
+        pids["code-server"] += _children(pids["code-server"][0])
         print(
             f"soak: {args.requests:,} requests from {args.tenants} tenants, {args.per_tick} every "
             f"{args.every:.0f} s; PostgreSQL schemas {', '.join(schemas.values())}",
@@ -155,13 +160,13 @@ def main(argv: list[str]) -> None:
                     reported = min(reported + 1000, done)
                     with admin.connect() as conn:
                         events = conn.execute(
-                            sa.text(f'select count(*) from "{schemas["requests"]}".dsr_ledger')
+                            sa.text(f'select count(*) from "{schemas["requests"]}".dsr_audit_events')
                         ).scalar_one()
                     row = (
                         f"{reported:,}",
                         f"{(time.monotonic() - started) / 60:.1f}",
                         f"{_size(admin, schemas['requests']) / 1e6:.1f}",
-                        f"{_size(admin, schemas['requests'], 'dsr_ledger') / 1e6:.1f}",
+                        f"{_size(admin, schemas['requests'], 'dsr_audit_events') / 1e6:.1f}",
                         f"{events:,}",
                         f"{_size(admin, schemas['dagster']) / 1e6:.1f}",
                         *(f"{_rss(pid) / 1e6:.0f}" for pid in pids.values()),

@@ -27,7 +27,6 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import Value
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
 from connectors import Chunk, ParquetConnector
@@ -90,9 +89,7 @@ def main(argv: list[str]) -> None:
     size = lakegen.size(root)
     cores = len(os.sched_getaffinity(0))
 
-    rng = np.random.default_rng(9)  # the subjects of bench/lake.py
-    users = np.sort(rng.choice(USERS, args.subjects, replace=False) + 1)
-    emails = lakegen._email_column(USERS).take(pa.array(users - 1))
+    users, emails = lakegen.subjects(args.subjects, USERS)  # the subjects of bench/lake.py
     keys = [pa.table({"user_id": pa.array(users, pa.int64())}), pa.table({"email": emails})]
 
     _pass(1, args.chunks, root, keys)  # warm-up: every variant meets the same page cache

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,6 +217,23 @@ class Project:
             }
         engine.dispose()
         return out
+
+
+def killed_run(project: Project, ids: list[int], point: str, home: Path) -> None:
+    """`dsr run` of these requests in a process of its own, SIGKILLed at a crash point
+    (core/faults.py), its Dagster instance under `home`: no cleanup, as a machine losing power."""
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DSR_CRASH_AT": point}
+    dsr = Path(sys.executable).parent / "dsr"
+    killed = subprocess.run(
+        [str(dsr), "--config", str(project.config_path), "--actor", "operator", "run", *map(str, ids)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]  # SIGKILL: no cleanup ran
 
 
 def make_project(root: Path, shop_url: str, n: int = 20) -> Project:

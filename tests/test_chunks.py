@@ -14,6 +14,7 @@ from connectors import Chunk
 from dsr_pipelines.demo import files as shopfiles
 from dsr_pipelines.demo import shop
 from dsr_pipelines.service import per_store
+from dsr_pipelines.service.requests import certificate
 from dsr_pipelines.service.workspace import Workspace
 
 CHUNKS = 3
@@ -64,6 +65,9 @@ def test_a_chunked_erasure_removes_what_one_pass_removes_and_nothing_else(stores
     mine = [e for e in before_events if e not in stores.without(person, before_events)]
     assert sum(r["deleted"] for (s, _), r in found.items() if s.startswith("lake")) == len(mine)
     assert all(r["residual"] == 0 for r in found.values())
+    with Workspace.open(stores.project.config_path) as ws:  # the controller's certificate: per store
+        erased = {(e["store"], e["collection"]): e["deleted"] for e in certificate(ws, request_id)["erased"]}
+    assert erased[("lake", "events")] == len(mine) and {s for s, _ in erased} <= {"shop", "lake", "files"}
 
     # One pass would leave exactly this: every event and object but the subject's.
     assert stores.events() == stores.without(person, before_events)

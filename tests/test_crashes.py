@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,9 +19,8 @@ from dsr_pipelines.demo import files as shopfiles
 from dsr_pipelines.demo import shop
 from dsr_pipelines.intake.api import Dsr
 
-from .conftest import Project, make_project
+from .conftest import Project, killed_run, make_project
 
-DSR = os.path.join(os.path.dirname(sys.executable), "dsr")
 POINTS = ["start", "inspect", "decide", "apply:before_commit", "apply:after_commit", "finish"]
 SUBJECTS = slice(0, 6)
 
@@ -91,18 +87,7 @@ def uninterrupted(tmp_path_factory):
 def test_a_run_killed_at_a_step_boundary_resumes_to_the_uninterrupted_result(point, uninterrupted, tmp_path):
     project = lake_project(tmp_path / "project")
     ids = submit_all(project)
-    home = tmp_path / "dagster"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DSR_CRASH_AT": point}
-    killed = subprocess.run(
-        [DSR, "--config", str(project.config_path), "--actor", "operator", "run", *map(str, ids)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert killed.returncode == -9, killed.stderr[-2000:]  # SIGKILL: no cleanup ran
+    killed_run(project, ids, point, tmp_path / "dagster")
     time.sleep(1.2)  # the killed run's lease runs out
     assert {r["id"] for r in json.loads(project.cli("list", "--stale", "--json").stdout)} == set(ids)
 

@@ -7,10 +7,6 @@ then reported as Dagster's run monitoring reports a run whose worker is gone.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import dagster as dg
 import pytest
 from dagster._core.events import JobFailureData, RunFailureReason
@@ -20,22 +16,12 @@ from dsr_pipelines.orchestration.launch import resources
 from dsr_pipelines.orchestration.resources import DsrResource
 from dsr_pipelines.orchestration.sensors import MAX_ATTEMPTS, dsr_job_on_run_failure
 
-DSR = os.path.join(os.path.dirname(sys.executable), "dsr")
+from .conftest import killed_run
 
 
-def killed_run(project, ids: list[int], home) -> tuple[dg.DagsterInstance, dg.DagsterRun]:
+def killed_while_inspecting(project, ids: list[int], home) -> tuple[dg.DagsterInstance, dg.DagsterRun]:
     """`dsr run` killed while it inspects the stores: its requests are left running."""
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DSR_CRASH_AT": "inspect"}
-    killed = subprocess.run(
-        [DSR, "--config", str(project.config_path), "run", *map(str, ids)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert killed.returncode == -9, killed.stderr[-2000:]
+    killed_run(project, ids, "inspect", home)
     instance = dg.DagsterInstance.from_config(str(home))
     (run,) = instance.get_runs()
     assert run.status == dg.DagsterRunStatus.STARTED  # nobody told Dagster
@@ -70,7 +56,7 @@ def states(project, ids: list[int]) -> dict[int, str]:
 )
 def test_a_run_whose_worker_died_is_failed_then_run_again_to_completion(project, tmp_path, reason, said):
     ids = [project.submit(person, "erasure") for person in project.people[:2]]
-    instance, run = killed_run(project, ids, tmp_path / "dagster")
+    instance, run = killed_while_inspecting(project, ids, tmp_path / "dagster")
     assert set(states(project, ids).values()) == {"running"}
 
     retry = fail(instance, run, reason, project)
@@ -104,7 +90,7 @@ def test_a_failed_run_is_not_retried_when_its_work_failed_or_it_was_the_last(
     project, tmp_path, reason, attempt
 ):
     ids = [project.submit(project.people[0], "erasure")]
-    instance, run = killed_run(project, ids, tmp_path / "dagster")
+    instance, run = killed_while_inspecting(project, ids, tmp_path / "dagster")
     instance.add_run_tags(run.run_id, {"dsr/attempt": attempt})
 
     skipped = fail(instance, run, reason, project)

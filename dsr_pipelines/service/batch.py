@@ -27,7 +27,7 @@ from ..retain.backups import after_changes
 from ..retain.holds import held_rows, overlapping, split_by_holds
 from ..state.holds import Hold
 from ..state.requests import Conclusion, RequestRecord, Subject
-from ..state.results import CollectionResult, Recorded, SkippedItem, StoreOutcome
+from ..state.results import CollectionResult, Recorded, SkippedItem, StoreOutcome, chunk_key, store_of
 from . import per_store
 from .per_store import StoreSummary
 from .requests import drop_packages
@@ -62,15 +62,11 @@ class StoreTask:
     @property
     def key(self) -> str:
         """What the task's outcomes are recorded under: its store, or its chunk of it (`lake.3`)."""
-        return chunk_key(self.store, self.chunk)
+        return _key(self.store, self.chunk)
 
 
-def chunk_key(store: str, chunk: Chunk | None) -> str:
-    return store if chunk is None else f"{store}.{chunk.index}"  # store names have no dots
-
-
-def store_of(key: str) -> str:
-    return key.partition(".")[0]
+def _key(store: str, chunk: Chunk | None) -> str:
+    return chunk_key(store, None if chunk is None else chunk.index)
 
 
 def result_keys(ws: Workspace, request_type: str) -> list[str]:
@@ -79,7 +75,7 @@ def result_keys(ws: Workspace, request_type: str) -> list[str]:
     out = []
     for store in ws.mapped_stores():
         n = ws.config.store(store).chunks if request_type in CHUNKED else 1
-        out += [store] if n == 1 else [chunk_key(store, Chunk(i, n)) for i in range(n)]
+        out += [store] if n == 1 else [chunk_key(store, i) for i in range(n)]
     return out
 
 
@@ -98,7 +94,7 @@ def _store_tasks(
         if n == 1 or whole:  # a chunked store's whole-store step only for what it does not split
             tasks.append(StoreTask(store, tuple(r for r in whole if (r, store) not in done), actor, run))
         for chunk in (Chunk(i, n) for i in range(n)) if split else ():
-            todo = tuple(r for r in split if (r, chunk_key(store, chunk)) not in done)
+            todo = tuple(r for r in split if (r, _key(store, chunk)) not in done)
             tasks.append(StoreTask(store, todo, actor, run, chunk))
     return tuple(tasks)
 
@@ -182,7 +178,7 @@ def _inspect(
     (`decide`)."""
     ids = tuple(s.request_id for s in subjects)
     guards = ws.db.guard.guards(ids, ws.config.settings.guard) if chunk is None else {}
-    key, parts = chunk_key(store, chunk), []
+    key, parts = _key(store, chunk), []
     try:
         for type_, mine in _by_type(ws, subjects).items():
             store_map, connector = ws.datamap.stores[store], _connector(ws, store, chunk)
@@ -225,7 +221,7 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
     others go on to every store."""
     failed: dict[int, str] = {}
     refused = {}
-    for summary in sorted(inspections, key=lambda s: chunk_key(s.store, s.chunk)):
+    for summary in sorted(inspections, key=lambda s: _key(s.store, s.chunk)):
         for request_id, reason in summary.failed.items():
             failed.setdefault(request_id, reason)
         for request_id, why in summary.refused.items():
@@ -250,7 +246,7 @@ def decide(ws: Workspace, batch: Batch, inspections: Sequence[StoreSummary]) -> 
         StoreTask(
             s.store, tuple(r for r in s.request_ids if r not in failed), batch.actor, batch.run, s.chunk
         )
-        for s in sorted(inspections, key=lambda s: chunk_key(s.store, s.chunk))
+        for s in sorted(inspections, key=lambda s: _key(s.store, s.chunk))
     ]
 
 

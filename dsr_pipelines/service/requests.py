@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from ..plan.package import discard_package, write_package
 from ..state.idempotency import IdempotencyKey, Remembered
 from ..state.requests import NewRequest, RequestRecord, Submitted
 from ..state.results import COUNTS as COUNTS
-from ..state.results import CollectionResult, SkippedItem
+from ..state.results import CollectionResult, SkippedItem, store_of
 from .workspace import Workspace
 
 
@@ -455,6 +455,7 @@ def certificate(ws: Workspace, request_id: int) -> dict:
         )
     done = [h for h in found.history if h["to_state"] == record.state][-1]
     events = ws.db.ledger.events(request_id)
+    results = per_store_totals(found.results)
     return {
         "request_id": record.id,
         "tenant": record.tenant,
@@ -469,18 +470,35 @@ def certificate(ws: Workspace, request_id: int) -> dict:
                 "masked": r.masked,
                 "older_versions": r.versions,
             }
-            for r in found.results
+            for r in results
             if r.deleted or r.masked or r.versions
         ],
         "kept": [
             {"store": r.store, "collection": r.collection, "records": r.retained, "why": r.reason}
-            for r in found.results
+            for r in results
             if r.retained
         ],
         "verification": {"rows_still_found": (record.probe or {}).get("residual")},
         "backups": found.backups,
         "ledger": [{"seq": e["seq"], "event": e["event"], "at": e["at"], "hash": e["hash"]} for e in events],
     }
+
+
+def per_store_totals(results: Sequence[CollectionResult]) -> list[CollectionResult]:
+    """Results summed per store and collection: a store split into chunks counts as one."""
+    summed: dict[tuple[str, str], CollectionResult] = {}
+    for r in results:
+        key = (store_of(r.store), r.collection)
+        before = summed.get(key)
+        if before is None:
+            summed[key] = replace(r, store=key[0])
+        else:
+            summed[key] = replace(
+                before,
+                **{k: getattr(before, k) + getattr(r, k) for k in COUNTS},
+                reason=before.reason or r.reason,
+            )
+    return [summed[k] for k in sorted(summed)]
 
 
 class NoCertificate(DsrError):

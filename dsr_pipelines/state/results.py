@@ -1,7 +1,8 @@
 """What each store did for each request: its status, counts per collection, and what it skipped.
 
 A store's outcome for a request replaces an earlier attempt's, so a resumed run records the
-truth of its last attempt; `done` stores are skipped when the request runs again.
+truth of its last attempt; `done` stores are skipped when the request runs again. A store split
+into chunks records each chunk's outcome under its own key (`lake.3`, `chunk_key`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from .schema import results_t, skipped_t, store_runs_t
 
 if TYPE_CHECKING:
     from .db import StateDB
+
+
+def chunk_key(store: str, chunk: int | None) -> str:
+    """What a store's, or one of its chunks', outcomes are recorded under."""
+    return store if chunk is None else f"{store}.{chunk}"  # store names have no dots
+
+
+def store_of(key: str) -> str:
+    return key.partition(".")[0]
+
 
 APPLYING = "applying"  # a store's outcome while its erasure is being applied: the plan, not yet done
 COUNTS = (
