@@ -1,9 +1,12 @@
-"""A lake's or bucket's erasure split into chunks (`chunks:` in dsr.yaml): each chunk a step of its
-own over its share of the files or objects, the guard judging the chunks' sum, the result the same
-as one pass, every file or object rewritten by exactly one chunk, a chunk done again changing nothing.
+"""A lake's or bucket's access requests and erasures split into chunks (`chunks:` in dsr.yaml): each
+chunk a step of its own over its share of the files or objects, the guard judging the chunks' sum,
+the result the same as one pass, every file or object rewritten by exactly one chunk, a chunk done
+again changing nothing, an access package holding every chunk's share.
 """
 
 from __future__ import annotations
+
+import json
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -79,6 +82,39 @@ def test_a_chunked_erasure_removes_what_one_pass_removes_and_nothing_else(stores
     assert not any(person.email.encode() in body for body in left.values())
 
 
+def events_per_chunk(stores, person) -> list[int]:
+    """How many of the person's events (by customer id) each chunk of the lake holds."""
+    with Workspace.open(stores.project.config_path) as ws:
+        return [
+            sum(
+                pq.read_table(f.path, filters=[("user_id", "=", person.customer_id)]).num_rows
+                for f in ws.connector("lake").within(Chunk(i, CHUNKS)).files("events")
+            )
+            for i in range(CHUNKS)
+        ]
+
+
+def test_a_chunked_access_request_packages_every_chunk_s_share(stores, tmp_path):
+    stores.split(CHUNKS)
+    # Someone whose events more than one chunk holds.
+    person = next(p for p in stores.project.people if sum(map(bool, events_per_chunk(stores, p))) > 1)
+    mine = [e for e in stores.events() if e not in stores.without(person, stores.events())]
+    request_id = stores.project.submit(person, "access")
+    stores.project.cli("run", str(request_id))
+    assert stores.status(request_id)["state"] == "completed"
+
+    out = tmp_path / "package"
+    stores.project.cli("export", str(request_id), "--out", str(out))
+    parts = sorted((out / "lake").glob("events.part-*.json"))
+    assert len(parts) > 1  # the subject's events are spread over the chunks
+    exported = [e for part in parts for e in json.loads(part.read_text())]
+    assert sorted(e["event_id"] for e in exported) == sorted(e["event_id"] for e in mine)
+    manifest = json.loads((out / "manifest.json").read_text())
+    sources = {(s["store"], s["collection"]): s for s in manifest["sources"]}
+    assert sources[("lake", "events")]["records"] == len(mine)  # one source, summed over the chunks
+    assert sources[("lake", "events")]["purposes"] == ["product analytics"]
+
+
 def test_a_chunk_erased_again_changes_no_file(stores):
     person = stores.project.people[5]
     stores.split(CHUNKS)
@@ -100,14 +136,7 @@ def test_the_guard_judges_the_sum_of_the_chunks_against_the_whole_collection(sto
     stores.split(CHUNKS, guard={"max_share": 0.01, "min_rows": 5})
     total = ds.dataset(stores.lake / "events", partitioning="hive").count_rows()
     mine = [e for e in stores.events() if e["user_id"] == person.customer_id]
-    with Workspace.open(stores.project.config_path) as ws:
-        per_chunk = [
-            sum(
-                pq.read_table(f.path, filters=[("user_id", "=", person.customer_id)]).num_rows
-                for f in ws.connector("lake").within(Chunk(i, CHUNKS)).files("events")
-            )
-            for i in range(CHUNKS)
-        ]
+    per_chunk = events_per_chunk(stores, person)
     assert sum(per_chunk) == len(mine) and max(per_chunk) <= 5  # each chunk alone is let through
     request_id = stores.project.submit(person, "erasure")
     before = stores.events()

@@ -26,7 +26,7 @@ from ..state.requests import RequestRecord
 from ..state.results import SkippedItem
 from .datamap.model import Datamap
 from .lookup import REQUEST, VIA
-from .package import file_context, replace_file
+from .package import file_context, replace_file, staged_file
 
 _INTERNAL = (REQUEST, VIA, RECORD)  # bookkeeping of the lookup, not the subject's data
 
@@ -42,9 +42,16 @@ class ExportFile:
 
 
 def stage_collection(
-    staging: Path, keys: Keys, request_id: int, store: str, collection: str, rows: pa.Table
+    staging: Path,
+    keys: Keys,
+    request_id: int,
+    store: str,
+    collection: str,
+    rows: pa.Table,
+    chunk: int | None = None,
 ) -> list[ExportFile]:
-    """Write one collection of one subject, encrypted, and describe the plaintext files."""
+    """Write one collection of one subject (or its share in one chunk of the store: `events.part-3`),
+    encrypted, and describe the plaintext files."""
     rows = rows.drop_columns([c for c in _INTERNAL if c in rows.column_names])
     json_bytes = json.dumps(rows.to_pylist(), default=_json_value, ensure_ascii=False, indent=1).encode()
     buffer = io.BytesIO()
@@ -52,11 +59,10 @@ def stage_collection(
     folder = staging / str(request_id)
     folder.mkdir(parents=True, exist_ok=True)
     files = []
+    part = "" if chunk is None else f".part-{chunk}"
     for fmt, payload in (("json", json_bytes), ("parquet", buffer.getvalue())):
-        name = f"{store}/{collection}.{fmt}"
-        replace_file(
-            folder / f"{store}.{collection}.{fmt}.enc", keys.encrypt(payload, file_context(request_id, name))
-        )
+        name = f"{store}/{collection}{part}.{fmt}"
+        replace_file(staged_file(folder, name), keys.encrypt(payload, file_context(request_id, name)))
         files.append(
             ExportFile(name, hashlib.sha256(payload).hexdigest(), rows.num_rows, store, collection, fmt)
         )
@@ -91,9 +97,9 @@ def write_manifest(
 ) -> dict:
     """The package's manifest; `skipped` lists what could not be read, so the package says it is partial."""
     sources: dict[tuple[str, str], int] = {}
-    for f in files:
+    for f in files:  # a collection of a store split into chunks comes in a file per chunk
         if f.format == "json":
-            sources[(f.store, f.collection)] = f.records
+            sources[(f.store, f.collection)] = sources.get((f.store, f.collection), 0) + f.records
     manifest = {
         "request_id": record.id,
         "tenant": record.tenant,

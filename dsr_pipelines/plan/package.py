@@ -24,13 +24,17 @@ def replace_file(target: Path, data: bytes) -> None:
     tmp.replace(target)
 
 
+def staged_file(folder: Path, name: str) -> Path:
+    """Where a package file (`store/collection.json`) waits, encrypted: `store.collection.json.enc`."""
+    return folder / (name.replace("/", ".", 1) + ".enc")
+
+
 def reencrypt_staged(staging: Path, keys: Keys) -> int:
     """Every staged package file under the newest encryption key (a key rotation); how many changed."""
     changed = 0
     for target in sorted(staging.glob("*/*.enc")):
         store, rest = target.name.removesuffix(".enc").split(".", 1)  # store names have no dots
-        collection, fmt = rest.rsplit(".", 1)
-        context = file_context(int(target.parent.name), f"{store}/{collection}.{fmt}")
+        context = file_context(int(target.parent.name), f"{store}/{rest}")
         blob = keys.reencrypt(target.read_bytes(), context)
         if blob is not None:
             replace_file(target, blob)
@@ -69,7 +73,7 @@ def write_package(staging: Path, keys: Keys, request_id: int, out: Path) -> dict
     _empty_target(out)
     try:
         for entry in manifest["files"]:
-            blob = (folder / f"{entry['store']}.{entry['collection']}.{entry['format']}.enc").read_bytes()
+            blob = staged_file(folder, entry["path"]).read_bytes()
             payload = keys.decrypt(blob, file_context(request_id, entry["path"]))
             if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
                 raise DsrError(f"request {request_id}: {entry['path']} does not match its manifest checksum")

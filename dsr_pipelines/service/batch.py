@@ -44,9 +44,10 @@ class Batch:
     run: str
 
 
-# Request types a lake's or bucket's `chunks` split into steps. An access request's package holds one
-# file per collection, and restriction and its lifting write one side table per dataset: whole stores.
-CHUNKED = ("erasure",)
+# Request types a lake's or bucket's `chunks` split into steps (an access package then holds a file
+# per chunk and collection). Restriction and its lifting rewrite one side table per dataset, which
+# chunks would write at once: whole stores.
+CHUNKED = ("access", "erasure")
 
 
 @dataclass(frozen=True)
@@ -302,8 +303,9 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
                 outcomes.append(per_store.lift(store, store_map, connector, subjects, db, task.actor))
             else:
                 staging = ws.config.export_dir
+                chunk = None if task.chunk is None else task.chunk.index
                 outcomes.append(
-                    per_store.export(store, kind, store_map, connector, subjects, db.keys, staging)
+                    per_store.export(store, kind, store_map, connector, subjects, db.keys, staging, chunk)
                 )
     except StoreError as exc:
         failed = [StoreOutcome(r, "failed", error=str(exc)) for r in task.request_ids]
@@ -318,7 +320,7 @@ def apply(ws: Workspace, task: StoreTask) -> StoreSummary:
     for request_id in task.request_ids:
         files = summary.files.get(request_id, ())
         if files:
-            sidecar = ws.config.export_dir / str(request_id) / f"{store}.files.json"
+            sidecar = ws.config.export_dir / str(request_id) / f"{key}.files.json"
             sidecar.write_text(json.dumps([asdict(f) for f in files]))
         mine = skipped.get(request_id, [])
         # A store that skipped something, or kept something for a hold, is done in part: a re-run

@@ -33,7 +33,7 @@ from ..plan.lookup import (
 from ..retain import restriction, tombstones
 from ..state.db import StateDB
 from ..state.requests import Subject
-from ..state.results import COUNTS, CollectionResult, SkippedItem
+from ..state.results import COUNTS, CollectionResult, SkippedItem, chunk_key
 from ..state.tombstones import Tombstone
 
 
@@ -124,24 +124,28 @@ def export(
     subjects: Sequence[Subject],
     keys: Keys,
     staging: Path,
+    chunk: int | None = None,
 ) -> Outcome:
-    """Stage each subject's records of every collection in this store, restricted ones marked as such."""
-    ids = [s.request_id for s in subjects]
+    """Stage each subject's records of every collection in this store (or this chunk of it: a file
+    per chunk and collection), restricted ones marked as such."""
+    ids, key = [s.request_id for s in subjects], chunk_key(store_name, chunk)
     found = find_subjects(store, connector, subjects)
     found.tables.update(
         {c: restriction.marked(kind, store, connector, c, rows) for c, rows in found.tables.items()}
     )
-    results = _found_results(store_name, found.tables, ids)
+    results = _found_results(key, found.tables, ids)
     files: dict[int, list[ExportFile]] = {r: [] for r in ids}
     for collection, rows in sorted(found.tables.items()):
         for request_id in counts_per_request(rows):
             mine = rows.filter(pc.equal(rows[REQUEST], request_id))
-            files[request_id] += stage_collection(staging, keys, request_id, store_name, collection, mine)
+            files[request_id] += stage_collection(
+                staging, keys, request_id, store_name, collection, mine, chunk
+            )
     exported = {r: [replace(c, exported=c.found) for c in results[r]] for r in ids}
     summary = StoreSummary(
         store_name,
         tuple(ids),
-        _with_counts(store_name, exported, found.skipped),
+        _with_counts(key, exported, found.skipped),
         {},
         {r: tuple(f) for r, f in files.items()},
     )
