@@ -21,7 +21,7 @@ from ..core.errors import DsrError
 from ..core.faults import crash_point
 from ..plan import links
 from ..plan.export import ExportFile, write_manifest
-from ..plan.guard import refusals_of_counts
+from ..plan.guard import Refusal, refusals_of_counts
 from ..plan.lookup import find_subjects
 from ..retain.backups import after_changes
 from ..retain.holds import held_rows, overlapping, split_by_holds
@@ -83,8 +83,8 @@ def result_keys(ws: Workspace, request_type: str) -> list[str]:
 def _store_tasks(
     ws: Workspace, stores: Sequence[str], claimed: Sequence[int], actor: str, run: str
 ) -> tuple[StoreTask, ...]:
-    """Per store, its task; for a chunked store, erasures get one task per chunk. A resumed request
-    skips the stores and chunks it finished."""
+    """Per store, its task; in a chunked store, access requests and erasures get a task per chunk. A
+    resumed request skips the stores and chunks it finished."""
     done = ws.db.results.done_stores(claimed) if claimed else set()
     types = {r.id: r.type for r in ws.db.requests.get_many(claimed)} if claimed else {}
     tasks = []
@@ -198,7 +198,7 @@ def inspect(ws: Workspace, task: StoreTask) -> StoreSummary:
     return summary
 
 
-def _chunk_refusals(ws: Workspace, inspections: Sequence[StoreSummary]) -> dict[int, str]:
+def _chunk_refusals(ws: Workspace, inspections: Sequence[StoreSummary]) -> dict[int, Refusal]:
     """The guard over chunked stores: each request's matches summed over the chunks, against the
     whole collection (counted only where a request matched more than the guard always allows)."""
     matched: dict[str, dict[str, dict[int, int]]] = {}
