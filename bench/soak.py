@@ -56,17 +56,6 @@ def _size(admin: sa.Engine, schema: str, table: str | None = None) -> int:
         return int(conn.execute(sa.text(query), {"s": schema, "t": table}).scalar_one())
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
 def _rss(pids: list[int]) -> int:
     """Resident memory of these processes, in bytes."""
     total = 0
@@ -120,7 +109,7 @@ def main(argv: list[str]) -> None:
         # The long-lived processes: the daemon, the webserver, and the code server's proxy with the
         # server it started (the run workers the server starts come and go: not counted).
         pids = {name: [p.pid] for name, p in running.processes.items()}
-        pids["code-server"] += _children(pids["code-server"][0])
+        pids["code-server"] += deployment.process_children().get(pids["code-server"][0], [])
         print(
             f"soak: {args.requests:,} requests from {args.tenants} tenants, {args.per_tick} every "
             f"{args.every:.0f} s; PostgreSQL schemas {', '.join(schemas.values())}",

@@ -24,7 +24,6 @@ BASE = (
     "Connector",
     "Delete",
     "Dependent",
-    "Divisible",
     "EraseCount",
     "EraseOp",
     "Expiry",

@@ -264,14 +264,6 @@ class Chunk:
         return int.from_bytes(digest, "big") % self.count == self.index
 
 
-@runtime_checkable
-class Divisible(Protocol):
-    """A store whose lookups and erasures can be done chunk by chunk (lakes and buckets): `within`
-    returns a connector that sees only that chunk's files or objects."""
-
-    def within(self, chunk: Chunk) -> Divisible: ...
-
-
 ALL_TABLES = "*"  # in what a kept schema covers: every table, not only those used so far
 
 

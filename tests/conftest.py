@@ -41,7 +41,8 @@ MARIA_ADMIN = os.environ.get("DSR_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
 
-def _unavailable(what: str, exc: Exception):
+def unavailable(what: str, exc: Exception):
+    """A service the tests need is not there: skipped locally, a failure under CI=true."""
     message = f"{what} is not reachable ({exc.__class__.__name__})"
     if IN_CI:
         pytest.fail(message + "; under CI=true every backend must run")
@@ -55,7 +56,7 @@ def _admin_engine(url: str, what: str) -> sa.Engine:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
-        _unavailable(what, exc)
+        unavailable(what, exc)
     return engine
 
 
@@ -116,7 +117,7 @@ def s3_server(tmp_path_factory):
     try:
         weed, server = s3server.start(tmp_path_factory.mktemp("weed"))
     except (OSError, RuntimeError, TimeoutError) as exc:
-        _unavailable("SeaweedFS (S3)", exc)
+        unavailable("SeaweedFS (S3)", exc)
     yield server
     s3server.stop(weed)
 

@@ -71,6 +71,18 @@ class Deployment:
                 process.wait()
 
 
+def process_children() -> dict[int, list[int]]:
+    """Every process's children, from /proc: to find a run's worker tree, or a server's own processes."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    return children
+
+
 def _start(deployment: Deployment, name: str, command: list[str]) -> None:
     log = (deployment.home / f"{name}.log").open("wb")
     deployment.processes[name] = subprocess.Popen(

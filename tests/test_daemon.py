@@ -14,7 +14,6 @@ import re
 import signal
 import time
 from contextlib import contextmanager, suppress
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -112,13 +111,7 @@ def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
 
 def kill_tree(pid: int) -> None:
     """SIGKILL a process and every process below it: the machine lost the worker, steps and all."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    children = deployment.process_children()
     tree, todo = [], [pid]
     while todo:
         tree.append(todo.pop())
