@@ -168,6 +168,16 @@ def test_a_bad_chunk_count_is_named(stores, value):
     assert "chunks" in stores.project.cli("list", expect=2).stderr
 
 
+def test_a_chunked_store_s_name_leaves_room_for_its_chunk_keys(stores):
+    data = yaml.safe_load(stores.project.config_path.read_text())
+    data["stores"][1] |= {"name": "l" * 62, "chunks": 10}  # lake.9 would need 64 characters
+    stores.project.config_path.write_text(yaml.safe_dump(data))
+    assert (
+        "a store in 10 chunks needs a name of at most 61 characters"
+        in stores.project.cli("list", expect=2).stderr
+    )
+
+
 def test_a_sql_store_has_no_chunks(stores):
     data = yaml.safe_load(stores.project.config_path.read_text())
     data["stores"][0]["chunks"] = 2

@@ -78,6 +78,11 @@ class StoreConfig(_Strict):
             raise ValueError("endpoint and key settings are for s3 and parquet stores")
         if self.kind == "sql" and self.chunks > 1:
             raise ValueError("chunks are for s3 and parquet stores (a SQL store finds rows by index)")
+        suffix = len(f".{self.chunks - 1}") if self.chunks > 1 else 0  # chunk outcomes: `name.N`
+        if len(self.name) + suffix > 63:  # the state database's store columns hold 63 characters
+            raise ValueError(
+                f"a store in {self.chunks} chunks needs a name of at most {63 - suffix} characters"
+            )
         return self
 
     def _env(self, variable: str) -> str:
