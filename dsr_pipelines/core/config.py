@@ -43,6 +43,13 @@ def _no_password(url: str | None) -> str | None:
     return url
 
 
+def _country_codes(countries: list[str]) -> list[str]:
+    bad = [c for c in countries if len(c) != 2 or not c.isalpha()]
+    if bad:
+        raise ValueError(f"not two-letter country codes: {', '.join(bad)}")
+    return [c.upper() for c in countries]
+
+
 class StoreConfig(_Strict):
     """One store. `sql`: a SQLAlchemy URL. `s3`: `s3://bucket[/prefix]`. `parquet`: a directory
     (relative to dsr.yaml) or `s3://bucket/prefix`. Secrets only ever come from the environment."""
@@ -63,8 +70,18 @@ class StoreConfig(_Strict):
         description="lakes and buckets: the steps a lookup or erasure is split into, each over its share "
         "of the files or objects; Dagster's executor spreads them over its workers",
     )
+    phone_regions: list[str] = Field(
+        [],
+        description="ISO 3166 codes of the countries whose national phone formats the store holds: "
+        "discovery parses a number without a country code in its row's country, then in these",
+    )
 
     _urls_without_passwords = field_validator("url", "endpoint_url")(_no_password)
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, regions: list[str]) -> list[str]:
+        return _country_codes(regions)
 
     @model_validator(mode="after")
     def _one_url(self) -> StoreConfig:
@@ -140,10 +157,7 @@ class DiscoveryConfig(_Strict):
     @field_validator("countries")
     @classmethod
     def _codes(cls, countries: list[str]) -> list[str]:
-        bad = [c for c in countries if len(c) != 2 or not c.isalpha()]
-        if bad:
-            raise ValueError(f"not two-letter country codes: {', '.join(bad)}")
-        return [c.upper() for c in countries]
+        return _country_codes(countries)
 
 
 def _period(text: str) -> str:

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..core.errors import ConfigError
 from ..core.yamlfile import read_yaml, validated
+from .phones import as_regions
 
 LANGUAGE = "en"
 
@@ -214,6 +215,7 @@ class Analyzer:
     identities: frozenset[str]  # categories proposed as identities when a column is mostly unique
     named_entities: bool
     other_shape: str | None = None  # what a value needs for an entity other than a phone (None: any)
+    phone_regions: tuple[str, ...] = ("US",)  # where a number without a country code is parsed
     prefilter: bool = True  # False: every value to every recognizer (tests and bench/ compare)
 
     @cached_property
@@ -253,12 +255,10 @@ def build_analyzer(
     if ner_model is None:
         registry.remove_recognizer("SpacyRecognizer")  # a blank pipeline finds no entities
     registry.add_recognizer(OfflineEmailRecognizer())
-    regions = [r.upper() for r in phone_regions] or [c.upper() for c in countries] or ["US"]
+    regions = as_regions(phone_regions or countries or ["US"])
     # Leniency 0 (possible, not only valid, numbers): reserved fictional ranges such as
     # 07700 900xxx are still phone numbers; unformatted digit ids are ruled out by discovery.
-    registry.add_recognizer(
-        PhoneRecognizer(supported_regions=tuple("GB" if r == "UK" else r for r in regions), leniency=0)
-    )
+    registry.add_recognizer(PhoneRecognizer(supported_regions=tuple(regions), leniency=0))
     categories = dict(ENTITY_CATEGORIES)
     identities = {"email", "phone"}
     for rec in custom:
@@ -274,7 +274,7 @@ def build_analyzer(
     )
     # A named-entity model finds names in any text; a user's pattern joins the shape if RE2 takes it.
     other = None if ner_model else re2_union([PREDEFINED_SHAPE, *(rec.regex for rec in custom)])
-    return Analyzer(engine, categories, frozenset(identities), ner_model is not None, other)
+    return Analyzer(engine, categories, frozenset(identities), ner_model is not None, other, tuple(regions))
 
 
 def re2_union(patterns: list[str]) -> str | None:

@@ -28,6 +28,8 @@ import pyarrow.compute as pc
 
 from connectors import CollectionInfo, Connector, StoreError
 
+from . import phones, streets
+
 if TYPE_CHECKING:  # Presidio and spaCy take a second to import; only discovery itself needs them
     from .recognizers import Analyzer
 
@@ -99,6 +101,12 @@ _PERSON_TABLE = re.compile(
     r"(^|_)(customer|user|member|person|people|employee|contact|client|patient|student|subscriber|"
     r"profile|author|applicant|guest|passenger|staff|recipient|visitor|buyer|seller|account_holder)s?$"
 )
+# A column naming the organisation a row is about (`CompanyName`, `shipper`): with no person's
+# name beside it, the row's phone and address are the organisation's switchboard and premises.
+_COMPANY = re.compile(
+    r"(^|_)(company|organi[sz]ation|business|firm|shipper|carrier|vendor|supplier)(_?name)?$"
+)
+_ORGANISATION_CONTACT = {"phone", "address"}
 _SHAPES = {
     "uuid": r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
     "digits": r"^\d{6,}$",
@@ -190,25 +198,33 @@ def mask_example(value: str, category: str) -> str:
     return f"{value[:1]}***{value[-1:]}" if not value[-1].isdigit() else f"{value[:1]}***"
 
 
-def _weighted(values: pa.Array, counts: pa.Array, pattern: str) -> float:
-    hits = pc.match_substring_regex(values, pattern, ignore_case=True)
+def _weighted(values: pa.Array, counts: pa.Array, pattern: str | pa.Array) -> float:
+    """The share of sampled values (distinct `values`, each seen `counts` times) that match
+    `pattern`, or whose entry in a boolean array of the same length is true."""
+    if isinstance(pattern, pa.Array):
+        hits = pattern
+    else:
+        hits = pc.match_substring_regex(values, pattern, ignore_case=True)
     total = pc.sum(counts).as_py() or 0
     return (pc.sum(pc.if_else(hits, counts, 0)).as_py() or 0) / total if total else 0.0
 
 
-def _as_text(column: pa.ChunkedArray, max_chars: int) -> tuple[pa.Array, list[str]]:
-    """Non-null values as strings (bytes decoded leniently), cut to `max_chars`."""
+def _as_text(
+    column: pa.ChunkedArray, max_chars: int, aligned: pa.Array | None = None
+) -> tuple[pa.Array, pa.Array | None, list[str]]:
+    """Non-null, non-blank values as strings (bytes decoded leniently), cut to `max_chars`; and
+    `aligned` (one entry per row, such as the row's country) kept for the same rows."""
     notes = []
-    values = column.drop_null()
+    values = column.combine_chunks()
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        decoded = [v.decode("utf-8", "replace") for v in values.to_pylist()]
+        decoded = [None if v is None else v.decode("utf-8", "replace") for v in values.to_pylist()]
         values = pa.array(decoded, pa.string())
         notes.append("binary values decoded as UTF-8")
     elif not pa.types.is_string(values.type):
         values = values.cast(pa.string())
     values = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(values), 0, max_chars)
-    values = values.filter(pc.greater(pc.utf8_length(values), 0))
-    return (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values), notes
+    keep = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
+    return values.filter(keep), (aligned.filter(keep) if aligned is not None else None), notes
 
 
 def _match_ok(category: str, matched: str) -> bool:
@@ -312,8 +328,12 @@ def classify(
     column: pa.ChunkedArray,
     max_chars: int = MAX_CHARS,
     today: dt.date | None = None,
+    regions: pa.Array | None = None,
+    phone_regions: Sequence[str] = (),
 ) -> ColumnFinding:
-    """Propose a category for one sampled column, with the evidence for it."""
+    """Propose a category for one sampled column, with the evidence for it. `regions` holds each
+    row's country as a phone region (or null), where the table has a country column;
+    `phone_regions` are tried after it (the analyzer's own come last)."""
     hint, technical = name_hint(collection, field_name)
     hints = (f"name suggests {hint}",) if hint else (("name sounds technical",) if technical else ())
     base = ColumnFinding(collection, field_name, None, hints=hints)
@@ -334,7 +354,7 @@ def classify(
     ) and hint not in ("phone", "credit_card", "national_id"):
         return replace(base, values=nonnull, notes=("numbers without a personal-data name",))
 
-    text, notes = _as_text(column, max_chars)
+    text, regions, notes = _as_text(column, max_chars, regions)
     if len(text) == 0:
         return replace(base, notes=("only empty values in sample",))
     counted = pc.value_counts(text)
@@ -353,6 +373,9 @@ def classify(
     matches = _analyze(analyzer, distinct, counts.to_pylist(), context)
     distinct_ratio = len(distinct) / len(text)
     found = _structured(base, matches, hint, technical, distinct, counts)
+    if found.category is None or (hint == "phone" and found.category == "ip_address"):
+        configured = list(dict.fromkeys([*phone_regions, *analyzer.phone_regions]))
+        found = _national_phones(found, hint, technical, text, regions, configured)
     if found.category:
         identity = found.category if found.category in analyzer.identities and distinct_ratio >= 0.9 else None
         return replace(found, identity=identity)
@@ -360,13 +383,14 @@ def classify(
     if prose.category:
         return prose
     postal = _weighted(distinct, counts, _SHAPES["postal"])
-    if postal >= PREVALENCE:
+    street = _weighted(distinct, counts, streets.street_line(distinct))
+    if max(postal, street) >= PREVALENCE:
         return replace(
             found,
             category="address",
-            confidence=round(0.5 + 0.4 * postal, 2),
-            share=round(postal, 3),
-            recognizers=("postal address shape",),
+            confidence=round(0.5 + 0.4 * max(postal, street), 2),
+            share=round(max(postal, street), 3),
+            recognizers=("postal address shape",) if postal >= street else ("street words and a number",),
         )
     return _by_name(found, hint, distinct, counts)
 
@@ -407,6 +431,37 @@ def _structured(base, matches: _Matches, hint, technical, distinct, counts) -> C
     )
 
 
+def _national_phones(found: ColumnFinding, hint, technical, text, regions, configured) -> ColumnFinding:
+    """Phones written without a country code, parsed in the regions the rows suggest. A phone name
+    (`HomePhone`, `Fax`) with phone-shaped values is enough; without one, the values must be
+    possible numbers, and formatted (bare digit strings are identifiers)."""
+    if technical:
+        return found
+    evidence = phones.shares(text, regions, configured)
+    if hint == "phone":
+        share, confidence = evidence.shaped, 0.6 + 0.3 * evidence.possible
+    else:
+        bare = pc.mean(pc.match_substring_regex(text, _SHAPES["digits"])).as_py()
+        if evidence.possible < PREVALENCE or bare >= 0.8:
+            return found
+        share, confidence = evidence.possible, 0.5 + 0.4 * evidence.possible
+    if share < PREVALENCE:
+        return found
+    used = ("column name", "phone shape") if hint == "phone" else ("phone shape",)
+    if evidence.possible:
+        used += ("phonenumbers, the row's country" if evidence.by_row_region else "phonenumbers",)
+    example = text.filter(phones.candidates(text))[0].as_py()
+    return replace(
+        found,
+        category="phone",
+        confidence=round(min(confidence, 1.0), 2),
+        share=round(share, 3),
+        recognizers=used,
+        example=mask_example(example, "phone"),
+        notes=(*found.notes, f"{evidence.possible:.0%} of values possible numbers where the rows suggest"),
+    )
+
+
 def _prose(base, matches: _Matches, hint, text: pa.Array) -> ColumnFinding:
     """Free text: longer values, some of which contain personal data."""
     words = pc.approximate_median(pc.count_substring_regex(text, r"\S+")).as_py() or 0
@@ -433,7 +488,10 @@ def _by_name(found: ColumnFinding, hint, distinct, counts) -> ColumnFinding:
         if hint and hint != "free_text":
             return replace(found, notes=(*found.notes, f"values do not look like {hint}"))
         return found
-    share = _weighted(distinct, counts, _SHAPES[shape])
+    hits = pc.match_substring_regex(distinct, _SHAPES[shape], ignore_case=True)
+    if shape == "address":
+        hits = pc.or_(hits, streets.street_like(distinct))
+    share = _weighted(distinct, counts, hits)
     if share < PREVALENCE:
         return replace(found, notes=(*found.notes, f"{share:.0%} of values shaped like {hint}"))
     return replace(
@@ -442,6 +500,24 @@ def _by_name(found: ColumnFinding, hint, distinct, counts) -> ColumnFinding:
         confidence=round(0.5 + 0.4 * share, 2),
         share=round(share, 3),
         recognizers=("column name", f"{hint} shape"),
+    )
+
+
+def _organisation_contacts(table: str, columns: tuple[ColumnFinding, ...]) -> tuple[ColumnFinding, ...]:
+    """In a table of organisations (a company-name column, no person's name, not named for
+    people), phones and addresses are the organisation's, not a person's: not proposed, with a
+    note the reviewer sees. Emails stay proposed: they often name a person (jane.doe@acme.com)."""
+    if _PERSON_TABLE.search(tokens(table)) or any(c.category == "name" for c in columns):
+        return columns
+    company = next((c.field for c in columns if _COMPANY.search(tokens(c.field))), None)
+    if company is None:
+        return columns
+    note = f"the table names organisations ({company}) and no person: their contact data"
+    return tuple(
+        replace(c, category=None, identity=None, notes=(*c.notes, f"{c.category}: {note}"))
+        if c.category in _ORGANISATION_CONTACT
+        else c
+        for c in columns
     )
 
 
@@ -457,15 +533,19 @@ def discover_table(
     max_chars: int = MAX_CHARS,
     today: dt.date | None = None,
     unrestricted: SampleFilter | None = None,
+    phone_regions: Sequence[str] = (),
 ) -> TableReport:
     try:
         sample = connector.sample(info.name, sample_rows, max_chars)
         rows = unrestricted(info.name, sample.rows) if unrestricted else sample.rows
     except StoreError as exc:
         return TableReport(info.name, error=str(exc))
+    regions = phones.row_regions(rows, tokens)
     columns = tuple(
-        classify(analyzer, info.name, name, rows[name], max_chars, today) for name in rows.column_names
+        classify(analyzer, info.name, name, rows[name], max_chars, today, regions, phone_regions)
+        for name in rows.column_names
     )
+    columns = _organisation_contacts(info.name, columns)
     return TableReport(info.name, rows.num_rows, sample.method, None, columns)
 
 
@@ -477,6 +557,7 @@ def discover_store(
     only: Sequence[str] = (),
     today: dt.date | None = None,
     unrestricted: SampleFilter | None = None,
+    phone_regions: Sequence[str] = (),
 ) -> StoreReport:
     """Every table (or those in `only`); a table that cannot be read is reported and skipped."""
     try:
@@ -484,7 +565,7 @@ def discover_store(
     except StoreError as exc:
         return StoreReport(connector.name, error=str(exc))
     tables = tuple(
-        discover_table(analyzer, connector, info, sample_rows, max_chars, today, unrestricted)
+        discover_table(analyzer, connector, info, sample_rows, max_chars, today, unrestricted, phone_regions)
         for info in infos
         if not only or info.name in only
     )

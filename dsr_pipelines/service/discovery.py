@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config import Config
+from ..discover.phones import as_regions
 from ..discover.proposal import Change, Proposal, merge
 from ..discover.scoring import StoreReport, discover_store
 from ..plan.datamap.model import Datamap, dump_datamap, load_datamap, save_datamap
@@ -32,8 +33,10 @@ def analyzer(config: Config) -> Analyzer:
 
     settings = config.settings.discovery
     custom = load_custom_recognizers(config.path(settings.recognizers)) if settings.recognizers else []
+    # Numbers without a country code are parsed in discovery's countries, then the default region.
     region = config.settings.default_phone_region
-    return build_analyzer(settings.countries, custom, [region] if region else [], settings.ner_model)
+    regions = [*settings.countries, region] if region else settings.countries
+    return build_analyzer(settings.countries, custom, regions, settings.ner_model)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,14 @@ def discover(
             rows = sample_rows or settings.sample_rows
             # Restricted records are not processed, discovery included: samples leave them out.
             unrestricted = sample_filter(store.kind, datamap.stores.get(store.name), connector)
-            report = discover_store(engine, connector, rows, settings.max_chars, unrestricted=unrestricted)
+            report = discover_store(
+                engine,
+                connector,
+                rows,
+                settings.max_chars,
+                unrestricted=unrestricted,
+                phone_regions=as_regions(store.phone_regions),
+            )
             live = [] if report.error else connector.collections()
         finally:
             connector.close()
