@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import sqlite3
+from contextlib import closing
 
 import yaml
 
 from dsr_pipelines.demo import shop
 from dsr_pipelines.plan.datamap.model import load_datamap
+
+from .conftest import Project
 
 
 def test_init_drafts_keys_references_and_identity_guesses(project):
@@ -134,3 +138,93 @@ def test_stores_that_reference_each_other_in_a_cycle_are_refused():
     assert str(problem) == (
         "stores: stores reference each other in a cycle (a -> b -> a): links cannot be resolved"
     )
+
+
+MUSIC_SHOP = """
+CREATE TABLE Artist (ArtistId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE Genre (GenreId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE MediaType (MediaTypeId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE Playlist (PlaylistId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE Track (TrackId INTEGER PRIMARY KEY, Name TEXT, Composer TEXT, Milliseconds INTEGER);
+CREATE TABLE Employee (EmployeeId INTEGER PRIMARY KEY, LastName TEXT, FirstName TEXT, Title TEXT,
+    Address TEXT, Country TEXT, Phone TEXT, Fax TEXT, Email TEXT);
+CREATE TABLE Customer (CustomerId INTEGER PRIMARY KEY, FirstName TEXT, LastName TEXT, Company TEXT,
+    Address TEXT, Country TEXT, Phone TEXT, Fax TEXT, Email TEXT,
+    SupportRepId INTEGER REFERENCES Employee (EmployeeId));
+"""
+
+
+def _music_shop(path, n: int = 60) -> str:
+    """A music shop's schema (the kind the issue names), filled with Faker in several countries."""
+    from faker import Faker
+
+    fakes = {
+        "Germany": Faker("de_DE"),
+        "France": Faker("fr_FR"),
+        "Brazil": Faker("pt_BR"),
+        "USA": Faker("en_US"),
+    }
+    for i, f in enumerate(fakes.values()):
+        f.seed_instance(i)
+    people = lambda: [(c, f) for c, f in fakes.items() for _ in range(n // len(fakes))]  # noqa: E731
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(MUSIC_SHOP)
+        words = Faker("en_US")
+        words.seed_instance(9)
+        for table in ("Artist", "Genre", "MediaType", "Playlist"):
+            names = [(words.catch_phrase(),) for _ in range(n)]
+            conn.executemany(f"INSERT INTO {table} (Name) VALUES (?)", names)
+        tracks = [(words.sentence(nb_words=3).rstrip("."), words.name(), 200_000 + i) for i in range(n)]
+        conn.executemany("INSERT INTO Track (Name, Composer, Milliseconds) VALUES (?, ?, ?)", tracks)
+        for table in ("Employee", "Customer"):
+            rows = [
+                (
+                    f.last_name(),
+                    f.first_name(),
+                    f.street_address(),
+                    c,
+                    f.phone_number(),
+                    f.phone_number(),
+                    f.unique.email(),
+                )
+                for c, f in people()
+            ]
+            conn.executemany(
+                f"INSERT INTO {table} (LastName, FirstName, Address, Country, Phone, Fax, Email) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        conn.commit()
+    return f"sqlite:///{path}"
+
+
+def test_init_maps_what_the_sample_shows_and_asks_whose_identities_they_are(tmp_path):
+    url = _music_shop(tmp_path / "music.db")
+    project = Project(tmp_path, url, [])
+    project.write_config(stores=[{"name": "music", "kind": "sql", "url": url}])
+    result = project.cli("datamap", "init", "--store", "music")
+    assert "4 identities proposed" in result.stdout
+    text = (tmp_path / "datamap.yaml").read_text()
+    drafted = load_datamap(tmp_path / "datamap.yaml").stores["music"].collections
+    # Every table is there (keys and references for traversal), but a Name is personal only in a
+    # table of people: an artist's, a genre's, a playlist's or a track's is not
+    assert set(drafted) == {"Artist", "Genre", "MediaType", "Playlist", "Track", "Employee", "Customer"}
+    for table in ("Artist", "Genre", "MediaType", "Playlist", "Track"):
+        assert drafted[table].fields == {}, table
+    for table in ("Employee", "Customer"):
+        categories = {name: f.category for name, f in drafted[table].fields.items()}
+        assert categories == {
+            "FirstName": "name",
+            "LastName": "name",
+            "Address": "address",
+            "Phone": "phone",
+            "Fax": "phone",
+            "Email": "email",
+        }, table
+        # Unique emails and phones are proposed as identities, and a comment asks whose they are;
+        # a fax is no identity a request gives
+        assert drafted[table].identity_fields() == {"Phone": "phone", "Email": "email"}
+        assert f"# identity email? Are the people in {table} subjects whose requests name them" in text
+    comments = " ".join(line.strip(" #") for line in text.splitlines() if line.strip().startswith("#"))
+    assert "Identities proposed: Customer.Email (email), Customer.Phone (phone), Employee.Email" in comments
+    project.cli("datamap", "check")

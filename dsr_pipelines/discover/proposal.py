@@ -153,3 +153,31 @@ def _merge_collection(spec: CollectionSpec, columns: tuple[ColumnFinding, ...], 
             detail = f"{current.category} no longer found in sample: kept"
             changes.append(Change("gone", f"{cpath}.fields.{name}", detail))
     return changes
+
+
+def identity_questions(store: str, entry: StoreMap) -> dict[tuple[str, ...], str]:
+    """Comments for a drafted store's entry: which of the identities it proposes are the data
+    subjects'. Sampling sees that a column's values are unique, not whose they are: an employees'
+    email column is as unique as the customers'."""
+    asked = {
+        (cname, fname): field.identity
+        for cname, spec in sorted(entry.collections.items())
+        for fname, field in sorted(spec.fields.items())
+        if field.identity and not (field.reviewed or spec.reviewed)
+    }
+    if not asked:
+        return {}
+    listed = ", ".join(f"{c}.{f} ({kind})" for (c, f), kind in asked.items())
+    comments = {
+        ("stores", store): (
+            "Drafted by dsr datamap init from the schema and a sample of each table. Identities "
+            f"proposed: {listed}. Which are your data subjects'? Keep identity on those, delete it "
+            "elsewhere, then mark what you checked reviewed: true and run dsr datamap check."
+        )
+    }
+    for (cname, fname), kind in asked.items():
+        comments[("stores", store, "collections", cname, "fields", fname)] = (
+            f"identity {kind}? Are the people in {cname} subjects whose requests name them by "
+            f"{kind}? If not, delete the identity line (the field stays personal data)."
+        )
+    return comments

@@ -377,7 +377,9 @@ def classify(
         configured = list(dict.fromkeys([*phone_regions, *analyzer.phone_regions]))
         found = _national_phones(found, hint, technical, text, regions, configured)
     if found.category:
-        identity = found.category if found.category in analyzer.identities and distinct_ratio >= 0.9 else None
+        # unique values make an identity; a fax number is none a subject gives to be found by
+        unique = distinct_ratio >= 0.9 and "fax" not in context
+        identity = found.category if found.category in analyzer.identities and unique else None
         return replace(found, identity=identity)
     prose = _prose(base, matches, hint, text)
     if prose.category:

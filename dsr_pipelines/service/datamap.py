@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from connectors import StoreError
 
 from ..core.errors import DatamapError, DsrError
+from ..discover.proposal import identity_questions, merge
+from ..discover.scoring import DETECTABLE
 from ..plan.datamap.check import Problem, live_problems, static_problems
 from ..plan.datamap.draft import draft_store_map
 from ..plan.datamap.model import Datamap, load_datamap, save_datamap
 from ..plan.reach import open_connector
+from . import discovery
 from .workspace import Workspace
 
 
@@ -31,16 +36,29 @@ def check(ws: Workspace) -> list[Problem]:
     return problems
 
 
-def init(ws: Workspace, store: str, force: bool = False) -> Datamap:
-    """Draft a store's entry from reflection and write it into the datamap (unreviewed)."""
+@dataclass(frozen=True)
+class Drafted:
+    datamap: Datamap
+    questions: int  # identities proposed, each with a comment asking whether it is the subjects'
+
+
+def init(ws: Workspace, store: str, force: bool = False) -> Drafted:
+    """Draft a store's entry and write it into the datamap (unreviewed): keys, tenant field and
+    references from reflection; personal fields from discovery's evidence on a sample of each table
+    (not from column names alone: the `Name` of an artist or a genre is no person's)."""
     path = ws.config.datamap_path
     datamap = load_datamap(path) if path.is_file() else Datamap()
     if store in datamap.stores and not force:
         raise DatamapError(f"{path} already maps store {store}; review it, or use --force to redraft")
-    connector = open_connector(ws.config, store)
-    try:
-        datamap.stores[store] = draft_store_map(connector.collections())
-    finally:
-        connector.close()
-    save_datamap(datamap, path)
-    return datamap
+    ws.config.store(store)  # an unknown store is named before any work
+    report, live = discovery.sample_store(ws, store, Datamap(), discovery.analyzer(ws.config))
+    if report.error:
+        raise StoreError(f"store {store}: {report.error}")
+    skeleton = draft_store_map(live)
+    for spec in skeleton.collections.values():  # keys and ids only: discovery says what is personal
+        spec.fields = {name: f for name, f in spec.fields.items() if f.category not in DETECTABLE}
+    proposal = merge(Datamap(stores={store: skeleton}), report, live, ws.config.settings.tenants)
+    datamap.stores[store] = proposal.datamap.stores[store]
+    questions = identity_questions(store, datamap.stores[store])
+    save_datamap(datamap, path, questions)
+    return Drafted(datamap, max(0, len(questions) - 1))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from connectors import CollectionInfo
+
 from ..core.config import Config
 from ..discover.phones import as_regions
 from ..discover.proposal import Change, Proposal, merge
@@ -74,27 +76,11 @@ def discover(
     run = run or f"cli-{uuid.uuid4().hex[:12]}"  # one id per invocation: the log lists the latest
     names = list(stores) or [s.name for s in config.settings.stores]
     targets = [config.store(name) for name in names]  # an unknown store fails before any work
-    settings = config.settings.discovery
     engine = engine or analyzer(config)
     before = load_datamap(config.datamap_path) if config.datamap_path.is_file() else Datamap()
     datamap, reports, changes = before, [], []
     for store in targets:
-        connector = open_connector(config, store.name, datamap)
-        try:
-            rows = sample_rows or settings.sample_rows
-            # Restricted records are not processed, discovery included: samples leave them out.
-            unrestricted = sample_filter(store.kind, datamap.stores.get(store.name), connector)
-            report = discover_store(
-                engine,
-                connector,
-                rows,
-                settings.max_chars,
-                unrestricted=unrestricted,
-                phone_regions=as_regions(store.phone_regions),
-            )
-            live = [] if report.error else connector.collections()
-        finally:
-            connector.close()
+        report, live = sample_store(ws, store.name, datamap, engine, sample_rows)
         proposal = merge(datamap, report, live, ws.config.settings.tenants)
         if report.error:
             proposal = Proposal(datamap, (Change("skipped", f"stores.{store.name}", report.error),))
@@ -103,6 +89,29 @@ def discover(
         changes += proposal.changes
         ws.db.discovery.record(run, actor, store.name, proposal.changes)
     return Discovery(before, tuple(reports), Proposal(datamap, tuple(changes)))
+
+
+def sample_store(
+    ws: Workspace, store: str, datamap: Datamap, engine: Analyzer, sample_rows: int | None = None
+) -> tuple[StoreReport, list[CollectionInfo]]:
+    """Discovery's report on one store, and its live collections (none when it cannot be read)."""
+    config = ws.config
+    settings = config.settings.discovery
+    connector = open_connector(config, store, datamap)
+    try:
+        # Restricted records are not processed, discovery included: samples leave them out.
+        unrestricted = sample_filter(config.store(store).kind, datamap.stores.get(store), connector)
+        report = discover_store(
+            engine,
+            connector,
+            sample_rows or settings.sample_rows,
+            settings.max_chars,
+            unrestricted=unrestricted,
+            phone_regions=as_regions(config.store(store).phone_regions),
+        )
+        return report, ([] if report.error else connector.collections())
+    finally:
+        connector.close()
 
 
 def save_proposal(ws: Workspace, proposal: Proposal, apply: bool, out: Path | None = None) -> Path:

@@ -13,15 +13,17 @@ def init(
     store: str = typer.Option(..., "--store", help="store name from dsr.yaml"),
     force: bool = typer.Option(False, "--force", help="replace this store's entry if the datamap has one"),
 ) -> None:
-    """Draft a datamap entry for STORE from reflection: tables, keys, references, identity guesses."""
+    """Draft a datamap entry for STORE: tables, keys and references from reflection, personal fields
+    and identities from a sample of each table (as dsr discover samples)."""
     with project() as dsr:
-        datamap = dsr.init_datamap(store, force)
+        drafted = dsr.init_datamap(store, force)
         path = dsr.ws.config.datamap_path
-    entry = datamap.stores[store]
-    identities = sum(len(c.identity_fields()) for c in entry.collections.values())
+    entry = drafted.datamap.stores[store]
+    fields = sum(len(c.fields) for c in entry.collections.values())
     out.print(
-        f"wrote {path}: {len(entry.collections)} collections, {identities} identity guesses "
-        "(marked reviewed: false; review them, then run dsr datamap check)"
+        f"wrote {path}: {len(entry.collections)} collections, {fields} fields, {drafted.questions} "
+        "identities proposed, each with a question in a comment: whose are they? (all reviewed: false; "
+        "review them, then run dsr datamap check)"
     )
 
 

@@ -10,6 +10,9 @@ pattern, a dataset path).
 
 from __future__ import annotations
 
+import re
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -181,11 +184,31 @@ def parse_datamap(raw: dict, source: str = "datamap") -> Datamap:
     return validated(Datamap, raw, source, DatamapError)
 
 
-def dump_datamap(datamap: Datamap) -> str:
-    """The canonical YAML of a map: defaults left out, so two dumps diff line by line."""
+def dump_datamap(datamap: Datamap, comments: Mapping[tuple[str, ...], str] | None = None) -> str:
+    """The canonical YAML of a map: defaults left out, so two dumps diff line by line. `comments`
+    puts a comment above the keys at the given paths (`("stores", "shop")`), for a reviewer."""
     data = {"version": 1, **datamap.model_dump(mode="json", exclude_defaults=True)}
-    return yaml.safe_dump(data, sort_keys=False, width=100)
+    text = yaml.safe_dump(data, sort_keys=False, width=100)
+    return _commented(text, comments) if comments else text
 
 
-def save_datamap(datamap: Datamap, path: Path) -> None:
-    path.write_text(dump_datamap(datamap))
+def _commented(text: str, comments: Mapping[tuple[str, ...], str]) -> str:
+    """Walks the dump's block mappings by indentation to know each key's path."""
+    out: list[str] = []
+    path: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        key = re.match(r"^( *)([^\s#\-'\"][^:]*|'[^']*'|\"[^\"]*\"):( |$)", line)
+        if key:
+            indent = len(key.group(1))
+            while path and path[-1][0] >= indent:
+                path.pop()
+            path.append((indent, str(yaml.safe_load(key.group(2)))))
+            comment = comments.get(tuple(k for _, k in path))
+            if comment:
+                out += [f"{key.group(1)}# {part}" for part in textwrap.wrap(comment, 96 - indent)]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def save_datamap(datamap: Datamap, path: Path, comments: Mapping[tuple[str, ...], str] | None = None) -> None:
+    path.write_text(dump_datamap(datamap, comments))
