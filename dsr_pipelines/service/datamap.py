@@ -8,7 +8,6 @@ from connectors import StoreError
 
 from ..core.errors import DatamapError, DsrError
 from ..discover.proposal import identity_questions, merge
-from ..discover.scoring import DETECTABLE
 from ..plan.datamap.check import Problem, live_problems, static_problems
 from ..plan.datamap.draft import draft_store_map
 from ..plan.datamap.model import Datamap, load_datamap, save_datamap
@@ -54,10 +53,8 @@ def init(ws: Workspace, store: str, force: bool = False) -> Drafted:
     report, live = discovery.sample_store(ws, store, Datamap(), discovery.analyzer(ws.config))
     if report.error:
         raise StoreError(f"store {store}: {report.error}")
-    skeleton = draft_store_map(live)
-    for spec in skeleton.collections.values():  # keys and ids only: discovery says what is personal
-        spec.fields = {name: f for name, f in spec.fields.items() if f.category not in DETECTABLE}
-    proposal = merge(Datamap(stores={store: skeleton}), report, live, ws.config.settings.tenants)
+    # keys, references and ids from the schema; what is personal, from the sample
+    proposal = merge(Datamap(stores={store: draft_store_map(live)}), report, live, ws.config.settings.tenants)
     datamap.stores[store] = proposal.datamap.stores[store]
     questions = identity_questions(store, datamap.stores[store])
     save_datamap(datamap, path, questions)

@@ -1,4 +1,4 @@
-"""A first, unreviewed datamap entry for a store, from its reflected schema and column names."""
+"""A first, unreviewed datamap entry for a store from its reflected schema: keys, references, ids."""
 
 from __future__ import annotations
 
@@ -8,21 +8,9 @@ from connectors import CollectionInfo
 
 from .model import CollectionSpec, FieldSpec, Reference, StoreMap
 
-# Column-name hints for the first draft of a datamap; discovery replaces guessing later.
-_HINTS: list[tuple[re.Pattern[str], str, str | None]] = [
-    (re.compile(r"^(e_?mail|email_?address|.*_email)$"), "email", "email"),
-    (re.compile(r"^(phone|mobile|telephone|tel|phone_?number|.*_phone)$"), "phone", "phone"),
-    (re.compile(r"^(user|customer|member|account)_?id$"), "user_id", None),
-    (re.compile(r"^(name|first_?name|last_?name|full_?name|surname|given_?name)$"), "name", None),
-    (
-        re.compile(r"^(address|street|address_?line_?\d?|city|zip|zip_?code|post_?code|postal_?code)$"),
-        "address",
-        None,
-    ),
-    (re.compile(r"^(ip|ip_?address|remote_?addr)$"), "ip_address", None),
-    (re.compile(r"^(dob|birth_?date|date_?of_?birth|birthday)$"), "date_of_birth", None),
-    (re.compile(r"^(body|notes?|comment|message|description|text)$"), "free_text", None),
-]
+# A person's id in a table that does not reference the person table: an identity to start from.
+# Which other fields are personal is discovery's to say, from sampled values (dsr datamap init).
+_PERSON_ID = re.compile(r"^(user|customer|member|account)_?id$")
 _PERSON_TABLES = re.compile(r"^(customer|user|member|account|person|people|client)s?$")
 
 
@@ -40,19 +28,10 @@ def draft_store_map(collections: list[CollectionInfo]) -> StoreMap:
             kind = f"{_singular(info.name)}_id"
             fields[info.primary_key[0]] = FieldSpec(category=kind, identity=kind)
         for col in info.fields:
-            lname = col.name.lower()
-            if col.name in fields or col.name in info.primary_key:
-                continue
-            for pattern, category, identity in _HINTS:
-                if not pattern.match(lname):
-                    continue
-                if category == "user_id":
-                    if col.name in fk_fields:
-                        break  # a reference to a person row: followed, not an identity of its own
-                    identity = category
-                mask = "hash" if identity else ("redact" if not col.nullable and col.is_text else None)
-                fields[col.name] = FieldSpec(category=category, identity=identity, mask=mask)
-                break
+            if col.name in fields or col.name in info.primary_key or col.name in fk_fields:
+                continue  # a reference to a person row is followed, not an identity of its own
+            if _PERSON_ID.match(col.name.lower()):
+                fields[col.name] = FieldSpec(category="user_id", identity="user_id", mask="hash")
         tenant = next((c.name for c in info.fields if c.name.lower() in ("tenant", "tenant_id")), None)
         references = [
             Reference(
