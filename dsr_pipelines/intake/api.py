@@ -257,6 +257,11 @@ class Dsr:
 
         return discovery.save_proposal(self.ws, proposal, apply, out)
 
+    def discovery_report(self, result: discovery.Discovery, path: Path) -> Path:
+        from ..service import discovery
+
+        return discovery.write_report(result, path)
+
     def discovery_changes(self, store: str | None = None):
         from ..service import discovery
 

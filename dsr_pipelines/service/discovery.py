@@ -6,6 +6,7 @@ asked to apply the proposal.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import uuid
 from collections.abc import Sequence
@@ -112,6 +113,16 @@ def sample_store(
         return report, ([] if report.error else connector.collections())
     finally:
         connector.close()
+
+
+def write_report(result: Discovery, path: Path) -> Path:
+    """The run's findings as one self-contained HTML page (no script, nothing fetched)."""
+    from ..discover.report import render
+
+    changes = result.proposal.changes
+    html = render(result.reports, changes, result.before, dt.datetime.now(dt.UTC))
+    path.write_text(html, encoding="utf-8")
+    return path
 
 
 def save_proposal(ws: Workspace, proposal: Proposal, apply: bool, out: Path | None = None) -> Path:

@@ -41,6 +41,9 @@ def discover(
     out_file: Path = typer.Option(None, "--out", help="where to write the proposed datamap for review"),
     as_json: bool = typer.Option(False, "--json", help="print findings, evidence and changes as JSON"),
     apply: bool = typer.Option(False, "--apply", help="merge the proposal into the datamap"),
+    html: Path = typer.Option(
+        None, "--html", help="also write the findings as a self-contained HTML page for a reviewer"
+    ),
 ) -> None:
     """Sample every table, propose a category per column with its evidence, and diff the datamap.
 
@@ -53,6 +56,7 @@ def discover(
         result = dsr.discover(store or (), sample)
         target = dsr.save_proposal(result.proposal, apply, out_file)
         datamap_name = dsr.ws.config.datamap_path.name
+        page = dsr.discovery_report(result, html) if html else None
     changes = result.proposal.changes
     if as_json:
         print_json(
@@ -61,6 +65,7 @@ def discover(
                 "changes": [asdict(c) for c in changes],
                 "written": str(target),
                 "applied": apply,
+                "report": str(page) if page else None,
             }
         )
     else:
@@ -71,6 +76,8 @@ def discover(
             out.print(f"  {change}")
         for line in result.diff():
             out.print(line, markup=False)
+        if page:
+            out.print(f"report written to {page}")
         if apply:
             out.print(f"applied to {target}")
         else:

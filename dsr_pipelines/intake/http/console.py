@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...core.errors import AccessDenied
+from ...core.html import page
 from ...service import apikeys, overview
 from .pages import console as render
-from .pages import page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "dsr_console"
