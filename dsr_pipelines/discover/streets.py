@@ -37,15 +37,16 @@ _SUFFIXES = (
     "straße|strasse|str|gasse|weg|platz|allee|damm|ufer|straat|laan|plein|gracht|"
     "gata|gatan|vägen|vagen|veien|vegen|vej|gade|bakken|katu|tie|utca|dori|dōri"
 )
-# Abbreviations that also stand for titles (Dr. Pepper, St. Mary): street words only after a name.
+# Abbreviations that also stand for titles (Dr. Pepper, St. Mary): street words only after a name
+# or a number (`Baker St`, `97 St NW`).
 _AFTER_NAME = "st|dr|ct|pl|sq|ln"
 _EDGE, _END = r"(^|[^\pL\pN])", r"($|[^\pL\pN])"  # RE2's \b knows only ASCII letters
 
 STREET_WORD = (
-    rf"(?im){_EDGE}({_WORDS})\.?{_END}|\pL\pL({_SUFFIXES})\.?{_END}|\pL[.'’]?\s+({_AFTER_NAME})\.?{_END}"
+    rf"(?im){_EDGE}({_WORDS})\.?{_END}|\pL\pL({_SUFFIXES})\.?{_END}|[\pL\pN][.'’]?\s+({_AFTER_NAME})\.?{_END}"
 )
-# `120 Hanover Sq.`, `24, place Kléber`, `507 - 20th Ave.`, `9-8 Sekimai`, `No. 5 ...`
-NUMBER_FIRST = r"(?im)^\s*(no\.?\s*)?\d{1,6}\pL?(\s*[-/]\s*\d{1,5}\pL?){0,3}\s*,?\s+(-\s+)?[\pL\pN]"
+# `120 Hanover Sq.`, `24, place Kléber`, `7,Park Street`, `507 - 20th Ave.`, `9-8 Sekimai`
+NUMBER_FIRST = r"(?im)^\s*(no\.?\s*)?\d{1,6}\pL?(\s*[-/]\s*\d{1,5}\pL?){0,3}(\s*,\s*|\s+)(-\s+)?[\pL\pN]"
 # `Obere Str. 57`, `C/ Araquil, 67`, `Jardim das rosas n. 32`, `Av. das Americanas 12.890`, `Frahmredder 112a`
 NUMBER_LAST = (
     r"(?im)^\pL[\pL\pN\s.'’/-]*[\pL.],?\s+(n[º°o]?[.:]?\s*|#\s*)?\d{1,6}\pL?(\s*[-/.]\s*\d{1,5}\pL?)?"
