@@ -96,7 +96,7 @@ def row_regions(rows: pa.Table, name_tokens) -> pa.Array | None:
         values = rows[column]
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             continue
-        values = values.combine_chunks()
+        values = values.combine_chunks().cast(pa.string())
         distinct = pc.unique(values.drop_null()).to_pylist()
         mapping = {v: region_of(v) for v in distinct}
         known = pc.is_in(values, pa.array([v for v, r in mapping.items() if r], pa.string()))
@@ -115,7 +115,7 @@ class PhoneShares:
 
     shaped: float
     possible: float
-    by_row_region: bool  # some values were possible only in their row's own region
+    by_row_region: bool  # some values were read in their row's own region, which is not configured
 
 
 def candidates(values: pa.Array) -> pa.Array:
@@ -144,16 +144,19 @@ def _possible(value: str, regions: Sequence[str]) -> str | None:
     return None
 
 
-def shares(text: pa.Array, regions: pa.Array | None, configured: Sequence[str]) -> PhoneShares:
+def shares(
+    text: pa.Array, regions: pa.Array | None, configured: Sequence[str], at_least: float = 0.0
+) -> PhoneShares:
     """Phone evidence for a column's values (`text`, non-empty), with each row's suggested region
-    (`regions`, aligned with `text`, or None)."""
+    (`regions`, aligned with `text`, or None). Under `at_least` values shaped like phones, none is
+    parsed (phonenumbers is the slow part)."""
     total = len(text)
     if total == 0:
         return PhoneShares(0.0, 0.0, False)
     shaped = candidates(text)
     n_shaped = pc.sum(shaped).as_py() or 0
-    if n_shaped == 0:
-        return PhoneShares(0.0, 0.0, False)
+    if n_shaped == 0 or n_shaped / total < at_least:
+        return PhoneShares(n_shaped / total, 0.0, False)
     pairs = pa.table({"v": text, "r": regions if regions is not None else pa.nulls(total, pa.string())})
     pairs = pairs.filter(shaped).group_by(["v", "r"]).aggregate([([], "count_all")])
     possible, own = 0, False

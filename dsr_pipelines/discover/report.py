@@ -56,9 +56,7 @@ def _change(changes: dict[str, Change], path: str, collection_change: Change | N
     return Html(f"{_tag(change.kind.replace('_', ' '), kind)} {escape(change.detail)}")
 
 
-def _collection(
-    store: str, t: TableReport, changes: dict[str, Change], datamap: Datamap
-) -> list[str]:
+def _collection(store: str, t: TableReport, changes: dict[str, Change], datamap: Datamap) -> list[str]:
     cpath = f"stores.{store}.collections.{t.collection}"
     head = f"<h3><code>{escape(t.collection)}</code></h3>"
     if t.error:

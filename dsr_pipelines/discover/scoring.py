@@ -385,7 +385,9 @@ def classify(
     if prose.category:
         return prose
     postal = _weighted(distinct, counts, _SHAPES["postal"])
-    street = _weighted(distinct, counts, streets.street_line(distinct))
+    street = 0.0
+    if _weighted(distinct, counts, r"\d") >= PREVALENCE:  # a street line alone has a house number
+        street = _weighted(distinct, counts, streets.street_line(distinct))
     if max(postal, street) >= PREVALENCE:
         return replace(
             found,
@@ -439,16 +441,13 @@ def _national_phones(found: ColumnFinding, hint, technical, text, regions, confi
     possible numbers, and formatted (bare digit strings are identifiers)."""
     if technical:
         return found
-    evidence = phones.shares(text, regions, configured)
-    if hint == "phone":
-        share, confidence = evidence.shaped, 0.6 + 0.3 * evidence.possible
-    else:
-        bare = pc.mean(pc.match_substring_regex(text, _SHAPES["digits"])).as_py()
-        if evidence.possible < PREVALENCE or bare >= 0.8:
-            return found
-        share, confidence = evidence.possible, 0.5 + 0.4 * evidence.possible
+    if hint != "phone" and pc.mean(pc.match_substring_regex(text, _SHAPES["digits"])).as_py() >= 0.8:
+        return found  # bare digit strings without a phone name: identifiers
+    evidence = phones.shares(text, regions, configured, at_least=PREVALENCE)
+    share = evidence.shaped if hint == "phone" else evidence.possible
     if share < PREVALENCE:
         return found
+    confidence = 0.6 + 0.3 * evidence.possible if hint == "phone" else 0.5 + 0.4 * evidence.possible
     used = ("column name", "phone shape") if hint == "phone" else ("phone shape",)
     if evidence.possible:
         used += ("phonenumbers, the row's country" if evidence.by_row_region else "phonenumbers",)

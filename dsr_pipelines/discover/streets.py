@@ -54,20 +54,27 @@ NUMBER_LAST = (
 )
 
 
-def _matches(values: pa.Array, pattern: str) -> pa.Array:
-    # RE2's \s leaves out the no-break space that addresses copied from documents often hold
-    return pc.match_substring_regex(pc.replace_substring_regex(values, r"[\pZ\t]+", " "), pattern)
+MAX_LINE = 200  # characters: a longer value is prose, never a street line (and costly to match)
+
+
+def _signals(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Per value: (a house number before or after a name, a street word)."""
+    short = pc.less_equal(pc.utf8_length(values), MAX_LINE)
+    # Long values are blanked, not matched; RE2's \s leaves out the no-break space that addresses
+    # copied from documents often hold.
+    text = pc.replace_substring_regex(pc.if_else(short, values, ""), r"[\pZ\t]+", " ")
+    first, last = (pc.match_substring_regex(text, p) for p in (NUMBER_FIRST, NUMBER_LAST))
+    numbered = pc.or_(first, last)
+    return numbered, pc.match_substring_regex(text, STREET_WORD)
 
 
 def street_like(values: pa.Array) -> pa.Array:
     """Per value: a street line by shape alone (a number before or after words, or a street word).
     Enough where the column's name says address."""
-    numbered = pc.or_(_matches(values, NUMBER_FIRST), _matches(values, NUMBER_LAST))
-    return pc.or_(numbered, _matches(values, STREET_WORD))
+    return pc.or_(*_signals(values))
 
 
 def street_line(values: pa.Array) -> pa.Array:
     """Per value: a street line on its own evidence (a street word and a house number), for a
     column whose name says nothing."""
-    numbered = pc.or_(_matches(values, NUMBER_FIRST), _matches(values, NUMBER_LAST))
-    return pc.and_(numbered, _matches(values, STREET_WORD))
+    return pc.and_(*_signals(values))
