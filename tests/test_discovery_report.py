@@ -53,3 +53,12 @@ def test_the_discovery_report_renders_every_column_with_its_evidence_and_review_
         "DSR_SCREENSHOT_DISCOVERY"
     ):  # docs' picture: DSR_SCREENSHOT_DISCOVERY=docs/discovery.png
         shutil.copyfile(shot, os.environ["DSR_SCREENSHOT_DISCOVERY"])
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_any_work(project, tmp_path):
+    for bad in (tmp_path / "missing" / "report.html", tmp_path):
+        result = project.cli("discover", "--html", str(bad), expect=2)
+        assert f"--html {bad}: needs a file in an existing directory" in result.stderr
+    assert not (project.root / "datamap.proposal.yaml").exists()  # nothing was discovered
+    with project.db() as db:
+        assert db.discovery.latest(None) == []

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .common import EXIT_PROBLEM, err, out, print_json, project
+from .common import EXIT_PROBLEM, err, fail, out, print_json, project
 
 app = typer.Typer(help="Find personal data in the stores and propose datamap entries.")
 
@@ -52,6 +52,8 @@ def discover(
     """
     if ctx.invoked_subcommand:
         return
+    if html and (html.is_dir() or not html.parent.is_dir()):  # before any work, not after it
+        fail(f"--html {html}: needs a file in an existing directory")
     with project() as dsr:
         result = dsr.discover(store or (), sample)
         target = dsr.save_proposal(result.proposal, apply, out_file)
