@@ -8,7 +8,10 @@ A column's category comes from combining signals, never from one match:
   (UUIDs, unformatted digit ids, version numbers that parse as IP addresses);
 - the column's type: numbers and timestamps are personal only when their name says so;
 - the column's and the table's names, as hints that confirm, or as the only evidence where
-  patterns cannot see (person names and addresses without a named-entity model).
+  patterns cannot see (person names without a named-entity model);
+- the rest of the row and the table: a country column says where a phone number without its
+  country code was written (phones.py); a company-name column with no person's name says a
+  phone or address is an organisation's.
 Reports hold shares, recognizer names and at most a masked example, never sampled values.
 """
 
