@@ -216,3 +216,30 @@ def test_northwind_a_schema_nobody_here_wrote(analyzer, blind):
     wrong = {column: pair for column, pair in wrong.items() if pair[0] != pair[1]}
     assert wrong == {}
     assert sum(1 for category in scored.truth.values() if category) == 14
+
+
+def test_a_tenants_regions_read_its_rows_numbers(tmp_path):
+    """No country column: each row's tenant says where its numbers were written (dsr.yaml
+    `tenants: {acme: {phone_regions: [MX]}}`), before the store's and discovery's regions."""
+    import json
+
+    from .conftest import Project
+
+    mexican = ["(5) 555-4729", "(5) 555-3932", "(55) 5555-0101", "(81) 8555-0199"]
+    spanish = ["(91) 555 22 82", "(93) 203 4560", "(95) 555 82 82", "(98) 598 76 54"]
+    rows = [{"id": i, "tenant_id": "acme", "reach": n} for i, n in enumerate(mexican * 5)]
+    rows += [{"id": 100 + i, "tenant_id": "globex", "reach": n} for i, n in enumerate(spanish * 5)]
+    ddl = "CREATE TABLE contacts (id INTEGER PRIMARY KEY, tenant_id TEXT, reach TEXT)"
+    _sqlite(tmp_path, ddl, rows, "contacts").close()
+    url = f"sqlite:///{tmp_path}/t.db"
+    project = Project(tmp_path, url, [])
+
+    def reach(tenants: dict) -> dict:
+        project.write_config(stores=[{"name": "crm", "kind": "sql", "url": url}], tenants=tenants)
+        found = json.loads(project.cli("discover", "--json").stdout)["stores"][0]["tables"][0]["columns"]
+        return next(c for c in found if c["field"] == "reach")
+
+    assert reach({"acme": {}, "globex": {}})["category"] is None  # parsed in the US: no number
+    found = reach({"acme": {"phone_regions": ["MX"]}, "globex": {"phone_regions": ["ES"]}})
+    assert found["category"] == "phone" and "phonenumbers, the row's country" in found["recognizers"]
+    assert reach({"acme": {"phone_regions": ["MX"]}, "globex": {}})["category"] is None  # half of them

@@ -78,10 +78,7 @@ class StoreConfig(_Strict):
 
     _urls_without_passwords = field_validator("url", "endpoint_url")(_no_password)
 
-    @field_validator("phone_regions")
-    @classmethod
-    def _regions(cls, regions: list[str]) -> list[str]:
-        return _country_codes(regions)
+    _regions = field_validator("phone_regions")(_country_codes)
 
     @model_validator(mode="after")
     def _one_url(self) -> StoreConfig:
@@ -154,10 +151,7 @@ class DiscoveryConfig(_Strict):
     recognizers: str | None = Field(None, description="YAML file of the project's own pattern recognizers")
     ner_model: str | None = Field(None, description="installed spaCy model for person names in text")
 
-    @field_validator("countries")
-    @classmethod
-    def _codes(cls, countries: list[str]) -> list[str]:
-        return _country_codes(countries)
+    _codes = field_validator("countries")(_country_codes)
 
 
 def _period(text: str) -> str:
@@ -173,6 +167,13 @@ Period = Annotated[str, AfterValidator(_period)]
 
 class TenantConfig(_Strict):
     response_period: Period | None = None
+    phone_regions: list[str] = Field(
+        [],
+        description="ISO 3166 codes where this controller's data subjects live: discovery parses a "
+        "number without a country code, in a row of this tenant with no country column, there first",
+    )
+
+    _regions = field_validator("phone_regions")(_country_codes)
 
 
 class AuditConfig(_Strict):

@@ -2,16 +2,17 @@
 
 Presidio's phone recognizer parses each value in a fixed list of regions. A controller's tables
 mix countries, and a row often says which: its country column. So a value is parsed in the
-regions the data suggests, in order: the row's own country, the store's configured regions, then
-discovery's countries and the default region. Country names are read in every language
+regions the data suggests, in order: the row's own country (its country column, else its tenant's
+configured region), the store's configured regions, then discovery's countries and the default
+region. Country names are read in every language
 phonenumbers carries (`Deutschland`, `Allemagne`, `Germany` are all DE), offline.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 
 import phonenumbers
@@ -87,9 +88,30 @@ def region_of(country: str) -> str | None:
     return _ALIASES.get(key) or _country_names().get(key)
 
 
-def row_regions(rows: pa.Table, name_tokens) -> pa.Array | None:
-    """Per row, the region its country column names (null where none), or None when the table has
-    no column that is named like a country and mostly holds country names or codes."""
+@dataclass(frozen=True)
+class Configured:
+    """The regions configuration gives, beyond a row's own country column: the store's, and each
+    tenant's (for the rows of a collection whose tenant field names it)."""
+
+    store: tuple[str, ...] = ()
+    tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant: its regions
+    tenant_fields: Mapping[str, str] = field(default_factory=dict)  # collection: its tenant field
+
+
+def row_regions(rows: pa.Table, name_tokens, tenant_field: str | None = None, configured=Configured()):
+    """Per row, the region its data suggests, or null: the country its country column names (a
+    column named like a country that mostly holds country names or codes), else the first region
+    configured for the row's tenant. None when neither applies to the table."""
+    country = _country_column(rows, name_tokens)
+    tenants = {t: r[0] for t, r in configured.tenants.items() if r}
+    if tenant_field not in rows.column_names or not tenants:
+        return country
+    keys = pa.array(list(tenants), pa.string())
+    of_tenant = pc.take(pa.array(list(tenants.values()), pa.string()), pc.index_in(rows[tenant_field], keys))
+    return of_tenant if country is None else pc.coalesce(country, of_tenant)
+
+
+def _country_column(rows: pa.Table, name_tokens) -> pa.Array | None:
     for column in rows.column_names:
         if not _COUNTRY_NAME.search(name_tokens(column)):
             continue

@@ -537,16 +537,16 @@ def discover_table(
     max_chars: int = MAX_CHARS,
     today: dt.date | None = None,
     unrestricted: SampleFilter | None = None,
-    phone_regions: Sequence[str] = (),
+    regions: phones.Configured = phones.Configured(),
 ) -> TableReport:
     try:
         sample = connector.sample(info.name, sample_rows, max_chars)
         rows = unrestricted(info.name, sample.rows) if unrestricted else sample.rows
     except StoreError as exc:
         return TableReport(info.name, error=str(exc))
-    regions = phones.row_regions(rows, tokens)
+    by_row = phones.row_regions(rows, tokens, regions.tenant_fields.get(info.name), regions)
     columns = tuple(
-        classify(analyzer, info.name, name, rows[name], max_chars, today, regions, phone_regions)
+        classify(analyzer, info.name, name, rows[name], max_chars, today, by_row, regions.store)
         for name in rows.column_names
     )
     columns = _organisation_contacts(info.name, columns)
@@ -561,7 +561,7 @@ def discover_store(
     only: Sequence[str] = (),
     today: dt.date | None = None,
     unrestricted: SampleFilter | None = None,
-    phone_regions: Sequence[str] = (),
+    regions: phones.Configured = phones.Configured(),
 ) -> StoreReport:
     """Every table (or those in `only`); a table that cannot be read is reported and skipped."""
     try:
@@ -569,7 +569,7 @@ def discover_store(
     except StoreError as exc:
         return StoreReport(connector.name, error=str(exc))
     tables = tuple(
-        discover_table(analyzer, connector, info, sample_rows, max_chars, today, unrestricted, phone_regions)
+        discover_table(analyzer, connector, info, sample_rows, max_chars, today, unrestricted, regions)
         for info in infos
         if not only or info.name in only
     )

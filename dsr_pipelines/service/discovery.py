@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors import CollectionInfo
+from connectors import CollectionInfo, StoreError
 
 from ..core.config import Config
+from ..discover import phones
 from ..discover.phones import as_regions
 from ..discover.proposal import Change, Proposal, merge
 from ..discover.scoring import StoreReport, discover_store
-from ..plan.datamap.model import Datamap, dump_datamap, load_datamap, save_datamap
+from ..plan.datamap.model import Datamap, StoreMap, dump_datamap, load_datamap, save_datamap
 from ..plan.reach import open_connector
 from ..retain.restriction import sample_filter
 from ..state.discovery_log import LoggedChange
@@ -108,7 +109,7 @@ def sample_store(
             sample_rows or settings.sample_rows,
             settings.max_chars,
             unrestricted=unrestricted,
-            phone_regions=as_regions(config.store(store).phone_regions),
+            regions=_regions(config, datamap.stores.get(store), connector),
         )
         return report, ([] if report.error else connector.collections())
     finally:
@@ -123,6 +124,25 @@ def write_report(result: Discovery, path: Path) -> Path:
     html = render(result.reports, changes, result.before, dt.datetime.now(dt.UTC))
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _regions(config: Config, mapped: StoreMap | None, connector) -> phones.Configured:
+    """The store's and the tenants' configured phone regions, and which field of each collection
+    names the tenant (the datamap's, else a column named tenant or tenant_id)."""
+    tenants = {t: tuple(as_regions(c.phone_regions)) for t, c in config.settings.tenants.items()}
+    fields = {}
+    try:
+        collections = connector.collections() if any(tenants.values()) else []
+    except StoreError:
+        collections = []  # discovery reports the store as unreadable
+    for info in collections:
+        spec = mapped.collections.get(info.name) if mapped else None
+        named = [f.name for f in info.fields if f.name.lower() in ("tenant", "tenant_id")]
+        field = spec.tenant_field if spec and spec.tenant_field else next(iter(named), None)
+        if field:
+            fields[info.name] = field
+    store = tuple(as_regions(config.store(connector.name).phone_regions))
+    return phones.Configured(store, tenants, fields)
 
 
 def save_proposal(ws: Workspace, proposal: Proposal, apply: bool, out: Path | None = None) -> Path:
