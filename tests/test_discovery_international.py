@@ -67,6 +67,11 @@ def test_a_country_column_gives_each_row_its_region():
     assert phones.row_regions(rows, str.lower).to_pylist() == ["DE", "MX", None, None]
     # a column of two-letter state codes is not a country column, whatever its codes collide with
     assert phones.row_regions(rows.drop_columns(["Country"]), str.lower) is None
+    # where the country column is empty, the row's tenant's first configured region (a tenant id
+    # may be a number)
+    rows = pa.table({"Country": ["Germany", None, "France"], "tenant": [1, 2, 2]})
+    tenants = phones.Configured(tenants={"1": ("AT", "CH"), "2": ("ES",)})
+    assert phones.row_regions(rows, str.lower, "tenant", tenants).to_pylist() == ["DE", "ES", "FR"]
 
 
 @pytest.mark.parametrize(

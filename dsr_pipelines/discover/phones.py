@@ -83,8 +83,6 @@ def region_of(country: str) -> str | None:
         return None
     if len(key) == 2 and key.upper() in phonenumbers.SUPPORTED_REGIONS:
         return key.upper()
-    if key == "uk":
-        return "GB"
     return _ALIASES.get(key) or _country_names().get(key)
 
 
@@ -98,7 +96,9 @@ class Configured:
     tenant_fields: Mapping[str, str] = field(default_factory=dict)  # collection: its tenant field
 
 
-def row_regions(rows: pa.Table, name_tokens, tenant_field: str | None = None, configured=Configured()):
+def row_regions(
+    rows: pa.Table, name_tokens, tenant_field: str | None = None, configured: Configured = Configured()
+) -> pa.Array | None:
     """Per row, the region its data suggests, or null: the country its country column names (a
     column named like a country that mostly holds country names or codes), else the first region
     configured for the row's tenant. None when neither applies to the table."""
@@ -107,7 +107,8 @@ def row_regions(rows: pa.Table, name_tokens, tenant_field: str | None = None, co
     if tenant_field not in rows.column_names or not tenants:
         return country
     keys = pa.array(list(tenants), pa.string())
-    of_tenant = pc.take(pa.array(list(tenants.values()), pa.string()), pc.index_in(rows[tenant_field], keys))
+    tenant = rows[tenant_field].combine_chunks().cast(pa.string())  # a tenant id may be a number
+    of_tenant = pc.take(pa.array(list(tenants.values()), pa.string()), pc.index_in(tenant, keys))
     return of_tenant if country is None else pc.coalesce(country, of_tenant)
 
 
