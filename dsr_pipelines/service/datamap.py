@@ -38,7 +38,7 @@ def check(ws: Workspace) -> list[Problem]:
 @dataclass(frozen=True)
 class Drafted:
     datamap: Datamap
-    questions: int  # identities proposed, each with a comment asking whether it is the subjects'
+    identities: int  # proposed, each with a comment asking whether they are the data subjects'
 
 
 def init(ws: Workspace, store: str, force: bool = False) -> Drafted:
@@ -56,6 +56,6 @@ def init(ws: Workspace, store: str, force: bool = False) -> Drafted:
     # keys, references and ids from the schema; what is personal, from the sample
     proposal = merge(Datamap(stores={store: draft_store_map(live)}), report, live, ws.config.settings.tenants)
     datamap.stores[store] = proposal.datamap.stores[store]
-    questions = identity_questions(store, datamap.stores[store])
-    save_datamap(datamap, path, questions)
-    return Drafted(datamap, max(0, len(questions) - 1))
+    entry = datamap.stores[store]
+    save_datamap(datamap, path, identity_questions(store, entry))
+    return Drafted(datamap, sum(len(c.identity_fields()) for c in entry.collections.values()))

@@ -109,7 +109,7 @@ def sample_store(
             sample_rows or settings.sample_rows,
             settings.max_chars,
             unrestricted=unrestricted,
-            regions=_regions(config, datamap.stores.get(store), connector),
+            regions=_regions(config, store, datamap.stores.get(store), connector),
         )
         return report, ([] if report.error else connector.collections())
     finally:
@@ -126,7 +126,7 @@ def write_report(result: Discovery, path: Path) -> Path:
     return path
 
 
-def _regions(config: Config, mapped: StoreMap | None, connector) -> phones.Configured:
+def _regions(config: Config, store: str, mapped: StoreMap | None, connector) -> phones.Configured:
     """The store's and the tenants' configured phone regions, and which field of each collection
     names the tenant (the datamap's, else a column named tenant or tenant_id)."""
     tenants = {t: tuple(as_regions(c.phone_regions)) for t, c in config.settings.tenants.items()}
@@ -141,8 +141,7 @@ def _regions(config: Config, mapped: StoreMap | None, connector) -> phones.Confi
         field = spec.tenant_field if spec and spec.tenant_field else next(iter(named), None)
         if field:
             fields[info.name] = field
-    store = tuple(as_regions(config.store(connector.name).phone_regions))
-    return phones.Configured(store, tenants, fields)
+    return phones.Configured(tuple(as_regions(config.store(store).phone_regions)), tenants, fields)
 
 
 def save_proposal(ws: Workspace, proposal: Proposal, apply: bool, out: Path | None = None) -> Path:

@@ -21,7 +21,7 @@ def init(
     entry = drafted.datamap.stores[store]
     fields = sum(len(c.fields) for c in entry.collections.values())
     out.print(
-        f"wrote {path}: {len(entry.collections)} collections, {fields} fields, {drafted.questions} "
+        f"wrote {path}: {len(entry.collections)} collections, {fields} fields, {drafted.identities} "
         "identities proposed, each with a question in a comment: whose are they? (all reviewed: false; "
         "review them, then run dsr datamap check)"
     )
