@@ -71,7 +71,7 @@ def _collection(store: str, t: TableReport, changes: dict[str, Change], datamap:
                 _confidence(c),
                 Html(f'<div class="evidence">{_evidence(c)}</div>'),
                 c.example or "",
-                _change(changes, f"{cpath}.fields.{c.field}", changes.get(cpath)),
+                _change(changes, f"{cpath}.fields.{c.field}", changes.get(cpath) if c.category else None),
                 _reviewed(datamap, store, t.collection, c.field) if c.category else "",
             ]
         )
