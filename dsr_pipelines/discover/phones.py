@@ -4,8 +4,8 @@ Presidio's phone recognizer parses each value in a fixed list of regions. A cont
 mix countries, and a row often says which: its country column. So a value is parsed in the
 regions the data suggests, in order: the row's own country (its country column, else its tenant's
 configured region), the store's configured regions, then discovery's countries and the default
-region. Country names are read in every language
-phonenumbers carries (`Deutschland`, `Allemagne`, `Germany` are all DE), offline.
+region. Country names are read in every language phonenumbers carries (`Deutschland`,
+`Allemagne`, `Germany` are all DE), offline.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from phonenumbers.geodata.locale import LOCALE_DATA
 # A value that could be a phone number: digits with the separators phones are written with, an
 # optional international or trunk prefix (`+1-`, `001-`), an extension (`x3651`, `ext. 12`).
 # Checked by pyarrow (RE2) on a whole column before any value is parsed.
-SHAPE = r"^\+?[\d\s().\-/]*\d[\d\s().\-/]*((\s*(x|ext\.?|extn?\.?|#)\s*\d{1,6}))?$"
-_EXTENSION = re.compile(r"\s*(x|ext\.?|extn?\.?|#)\s*\d{1,6}$", re.IGNORECASE)
+_EXT = r"\s*(x|extn?\.?|#)\s*\d{1,6}"  # `x3651`, `ext. 12`, `extn 4`, `#7`
+SHAPE = rf"^\+?[\d\s().\-/]*\d[\d\s().\-/]*({_EXT})?$"
+_EXTENSION = re.compile(_EXT + "$", re.IGNORECASE)
 # Dates and IPv4 addresses fit SHAPE too; they are numbers of another kind.
 _NOT_PHONE = re.compile(
     r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}$|^\d{1,3}(\.\d{1,3}){3}$"
@@ -89,11 +90,12 @@ def region_of(country: str) -> str | None:
 @dataclass(frozen=True)
 class Configured:
     """The regions configuration gives, beyond a row's own country column: the store's, and each
-    tenant's (for the rows of a collection whose tenant field names it)."""
+    tenant's (for the rows of a collection whose tenant field names it: the datamap's, else a
+    column named tenant or tenant_id)."""
 
     store: tuple[str, ...] = ()
     tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant: its regions
-    tenant_fields: Mapping[str, str] = field(default_factory=dict)  # collection: its tenant field
+    tenant_fields: Mapping[str, str] = field(default_factory=dict)  # collection: its mapped tenant field
 
 
 def row_regions(
@@ -121,13 +123,11 @@ def _country_column(rows: pa.Table, name_tokens) -> pa.Array | None:
             continue
         values = values.combine_chunks().cast(pa.string())
         distinct = pc.unique(values.drop_null()).to_pylist()
-        mapping = {v: region_of(v) for v in distinct}
-        known = pc.is_in(values, pa.array([v for v, r in mapping.items() if r], pa.string()))
+        codes = pa.array([region_of(v) for v in distinct], pa.string())
+        regions = pc.take(codes, pc.index_in(values, pa.array(distinct, pa.string())))
         nonnull = len(values) - values.null_count
-        if nonnull and (pc.sum(known).as_py() or 0) / nonnull >= 0.6:
-            keys = pa.array(list(mapping), pa.string())
-            codes = pa.array(list(mapping.values()), pa.string())
-            return pc.take(codes, pc.index_in(values, keys))
+        if nonnull and (len(regions) - regions.null_count) / nonnull >= 0.6:
+            return regions
     return None
 
 
@@ -139,11 +139,12 @@ class PhoneShares:
     shaped: float
     possible: float
     by_row_region: bool  # some values were read in their row's own region, which is not configured
+    example: str | None = None  # one phone-shaped value, for the caller to mask
 
 
 def candidates(values: pa.Array) -> pa.Array:
     """Whether each value has a phone's shape and digit count (pyarrow over the whole column)."""
-    digits = pc.utf8_length(pc.replace_substring_regex(values, r"(x|ext\.?|extn?\.?|#)\s*\d+$|\D", ""))
+    digits = pc.utf8_length(pc.replace_substring_regex(values, f"{_EXT}$|\\D", ""))
     return pc.and_(
         pc.match_substring_regex(values, SHAPE, ignore_case=True),
         pc.and_(pc.greater_equal(digits, MIN_DIGITS), pc.less_equal(digits, MAX_DIGITS)),
@@ -180,6 +181,7 @@ def shares(
     n_shaped = pc.sum(shaped).as_py() or 0
     if n_shaped == 0 or n_shaped / total < at_least:
         return PhoneShares(n_shaped / total, 0.0, False)
+    example = text.filter(shaped)[0].as_py()
     pairs = pa.table({"v": text, "r": regions if regions is not None else pa.nulls(total, pa.string())})
     pairs = pairs.filter(shaped).group_by(["v", "r"]).aggregate([([], "count_all")])
     possible, own = 0, False
@@ -189,4 +191,4 @@ def shares(
         if found:
             possible += count
             own = own or (found == region and region not in configured)
-    return PhoneShares(n_shaped / total, possible / total, own)
+    return PhoneShares(n_shaped / total, possible / total, own, example)

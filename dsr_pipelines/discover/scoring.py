@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from connectors import CollectionInfo, Connector, StoreError
 
+from ..plan.datamap.draft import tenant_column
 from . import phones, streets
 
 if TYPE_CHECKING:  # Presidio and spaCy take a second to import; only discovery itself needs them
@@ -454,14 +455,13 @@ def _national_phones(found: ColumnFinding, hint, technical, text, regions, confi
     used = ("column name", "phone shape") if hint == "phone" else ("phone shape",)
     if evidence.possible:
         used += ("phonenumbers, the row's country" if evidence.by_row_region else "phonenumbers",)
-    example = text.filter(phones.candidates(text))[0].as_py()
     return replace(
         found,
         category="phone",
         confidence=round(min(confidence, 1.0), 2),
         share=round(share, 3),
         recognizers=used,
-        example=mask_example(example, "phone"),
+        example=mask_example(evidence.example, "phone"),
         notes=(*found.notes, f"{evidence.possible:.0%} of values possible numbers where the rows suggest"),
     )
 
@@ -544,7 +544,8 @@ def discover_table(
         rows = unrestricted(info.name, sample.rows) if unrestricted else sample.rows
     except StoreError as exc:
         return TableReport(info.name, error=str(exc))
-    by_row = phones.row_regions(rows, tokens, regions.tenant_fields.get(info.name), regions)
+    tenant_field = regions.tenant_fields.get(info.name) or tenant_column(info)
+    by_row = phones.row_regions(rows, tokens, tenant_field, regions)
     columns = tuple(
         classify(analyzer, info.name, name, rows[name], max_chars, today, by_row, regions.store)
         for name in rows.column_names

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors import CollectionInfo, StoreError
+from connectors import CollectionInfo
 
 from ..core.config import Config
 from ..discover import phones
@@ -109,7 +109,7 @@ def sample_store(
             sample_rows or settings.sample_rows,
             settings.max_chars,
             unrestricted=unrestricted,
-            regions=_regions(config, store, datamap.stores.get(store), connector),
+            regions=_regions(config, store, datamap.stores.get(store)),
         )
         return report, ([] if report.error else connector.collections())
     finally:
@@ -126,21 +126,13 @@ def write_report(result: Discovery, path: Path) -> Path:
     return path
 
 
-def _regions(config: Config, store: str, mapped: StoreMap | None, connector) -> phones.Configured:
-    """The store's and the tenants' configured phone regions, and which field of each collection
-    names the tenant (the datamap's, else a column named tenant or tenant_id)."""
+def _regions(config: Config, store: str, mapped: StoreMap | None) -> phones.Configured:
+    """The store's and the tenants' configured phone regions, and the tenant fields the datamap
+    declares (discovery falls back on a column named tenant or tenant_id)."""
     tenants = {t: tuple(as_regions(c.phone_regions)) for t, c in config.settings.tenants.items()}
-    fields = {}
-    try:
-        collections = connector.collections() if any(tenants.values()) else []
-    except StoreError:
-        collections = []  # discovery reports the store as unreadable
-    for info in collections:
-        spec = mapped.collections.get(info.name) if mapped else None
-        named = [f.name for f in info.fields if f.name.lower() in ("tenant", "tenant_id")]
-        field = spec.tenant_field if spec and spec.tenant_field else next(iter(named), None)
-        if field:
-            fields[info.name] = field
+    fields = {
+        name: c.tenant_field for name, c in (mapped.collections if mapped else {}).items() if c.tenant_field
+    }
     return phones.Configured(tuple(as_regions(config.store(store).phone_regions)), tenants, fields)
 
 

@@ -14,6 +14,11 @@ _PERSON_ID = re.compile(r"^(user|customer|member|account)_?id$")
 _PERSON_TABLES = re.compile(r"^(customer|user|member|account|person|people|client)s?$")
 
 
+def tenant_column(info: CollectionInfo) -> str | None:
+    """The column a collection's name for it suggests holds each row's tenant, if any."""
+    return next((c.name for c in info.fields if c.name.lower() in ("tenant", "tenant_id")), None)
+
+
 def _singular(table: str) -> str:
     return table[:-1] if table.endswith("s") else table
 
@@ -32,7 +37,7 @@ def draft_store_map(collections: list[CollectionInfo]) -> StoreMap:
                 continue  # a reference to a person row is followed, not an identity of its own
             if _PERSON_ID.match(col.name.lower()):
                 fields[col.name] = FieldSpec(category="user_id", identity="user_id", mask="hash")
-        tenant = next((c.name for c in info.fields if c.name.lower() in ("tenant", "tenant_id")), None)
+        tenant = tenant_column(info)
         references = [
             Reference(
                 fields=list(fk.fields),
