@@ -42,6 +42,13 @@ def _found(connector: ParquetConnector, keys: list[pa.Table]) -> int:
     return sum(b.num_rows for b in connector.find("events", keys) if isinstance(b, pa.RecordBatch))
 
 
+def prepared(bench: str, root: Path, rows: int) -> tuple[Path, int]:
+    """The benchmark lake under `root` (generated once, then reused) and its size in bytes."""
+    print(f"{bench}: generating or reusing {rows:,} events under {root} ...", flush=True)
+    lakegen.generate(root, rows, users=USERS)
+    return root, lakegen.size(root)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench lake")
     parser.add_argument("--rows", type=int, default=ROWS)
@@ -50,10 +57,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each variant (median)")
     parser.add_argument("--dir", default="bench/out/lake")
     args = parser.parse_args(argv)
-    root = Path(args.dir)
-    print(f"lake: generating or reusing {args.rows:,} events under {root} ...", flush=True)
-    lakegen.generate(root, args.rows, users=USERS)
-    size = lakegen.size(root)
+    root, size = prepared("lake", Path(args.dir), args.rows)
     files = len(list((root / "events").rglob("*.parquet")))
 
     users, emails = lakegen.subjects(args.subjects, USERS)

@@ -32,7 +32,7 @@ import pyarrow as pa
 from connectors import Chunk, ParquetConnector
 
 from . import lakegen
-from .lake import ROWS, USERS
+from .lake import ROWS, USERS, prepared
 
 _core = None  # this worker's core, set once per process
 _keys: list[pa.Table] = []
@@ -83,10 +83,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default="bench/out/lake")
     args = parser.parse_args(argv)
-    root = Path(args.dir)
-    print(f"workers: generating or reusing {args.rows:,} events under {root} ...", flush=True)
-    lakegen.generate(root, args.rows, users=USERS)
-    size = lakegen.size(root)
+    root, size = prepared("workers", Path(args.dir), args.rows)
     cores = len(os.sched_getaffinity(0))
 
     users, emails = lakegen.subjects(args.subjects, USERS)  # the subjects of bench/lake.py
